@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# make check: everything, from a fresh Debian 12 machine.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+start=$SECONDS
+failed=()
+"$ROOT/scripts/setup.sh"
+"$ROOT/scripts/tests.sh"
+for variant in plain debug; do
+	"$ROOT/scripts/kernel.sh" "$variant"
+	"$ROOT/scripts/modules.sh" "$variant"
+	"$ROOT/scripts/initramfs.sh" "$variant"
+done
+"$ROOT/scripts/style.sh" || failed+=("style")
+
+# name variant jobs-file [extra qemu args]
+run_suite() {
+	local name=$1 variant=$2 jobfile=$3
+	shift 3
+	local jobs
+	mapfile -t jobs < <(grep -v '^#' "$ROOT/tests/$jobfile" | grep .)
+	"$ROOT/scripts/guest.sh" "$variant" "$name" "$(IFS=,; echo "${jobs[*]}")" "$@"
+	step "results[$variant/$name]"
+	"$ROOT/scripts/check-results.py" "$OUT/$variant/$name.log" "${jobs[@]}" ||
+		failed+=("$variant/$name")
+}
+
+for variant in plain debug; do
+	run_suite suite "$variant" jobs.suite
+done
+
+step "check: finished in $((SECONDS - start))s"
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "FAILED: ${failed[*]} (logs in $OUT)"
+	exit 1
+fi
+echo "check: all green"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Run one guest test (or a comma-separated list) under one pairing:
+#   scripts/guest-test.sh VARIANT PAIRING TEST[,TEST...]
+# Builds what is missing, boots the guest, judges the log.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+variant=${1:?usage: guest-test.sh VARIANT PAIRING TEST[,TEST]}
+pairing=${2:?pairing}
+tests=${3:?test}
+jobs=()
+for t in ${tests//,/ }; do jobs+=("$pairing/$t"); done
+joblist=$(IFS=,; echo "${jobs[*]}")
+
+"$ROOT/scripts/kernel.sh" "$variant"
+"$ROOT/scripts/modules.sh" "$variant"
+"$ROOT/scripts/tests.sh"
+"$ROOT/scripts/initramfs.sh" "$variant"
+name=${NAME:-one}
+"$ROOT/scripts/guest.sh" "$variant" "$name" "$joblist"
+"$ROOT/scripts/check-results.py" "$OUT/$variant/$name.log" "${jobs[@]}"

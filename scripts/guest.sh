@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Boot the pSeries guest and run jobs:
+#   scripts/guest.sh VARIANT NAME JOBS [extra qemu args...]
+# JOBS is a comma-separated list of PAIRING/TEST (see guest/run-jobs), or
+# "shell" for an interactive shell. The console goes to out/VARIANT/NAME.log,
+# QEMU's spapr_iommu trace events to out/VARIANT/NAME.trace when TRACE=1.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+variant=${1:?usage: guest.sh VARIANT NAME JOBS [qemu args]}
+name=${2:?name}
+jobs=${3:?jobs}
+shift 3
+kdir=$(kbuild_dir "$variant")
+dir=$OUT/$variant
+log=$dir/$name.log
+timeout=${GUEST_TIMEOUT:-900}
+mem=${GUEST_MEM:-4G}
+
+disk=$dir/nvme.img
+[ -f "$disk" ] || truncate -s 64M "$disk"
+
+qemu=(qemu-system-ppc64 -M pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,cap-large-decr=off
+      -accel tcg,thread=multi -smp 2 -m "$mem"
+      -display none -vga none -monitor none -serial stdio -no-reboot
+      -kernel "$kdir/vmlinux" -initrd "$dir/initramfs.cpio.gz"
+      -append "console=hvc0 loglevel=5 bench.jobs=$jobs ${GUEST_CMDLINE:-}"
+      -device spapr-pci-host-bridge,index=1,id=phb1
+      -device edu,dma_mask=0xffffffffffffffff,bus=phb1.0,addr=0
+      -device spapr-pci-host-bridge,index=2,id=phb2
+      -drive file="$disk",if=none,id=nvm0,format=raw
+      -device nvme,serial=bench0,drive=nvm0,bus=phb2.0,addr=0)
+if [ "${TRACE:-0}" = 1 ]; then
+	qemu+=(-trace "enable=spapr_iommu_*" -D "$dir/$name.trace")
+	rm -f "$dir/$name.trace"
+fi
+
+step "guest[$variant/$name]: booting (timeout ${timeout}s, console $log)"
+if [ "$jobs" = shell ]; then
+	exec "${qemu[@]}" "$@"
+fi
+set +e
+timeout --foreground -k 10 "$timeout" "${qemu[@]}" "$@" < /dev/null 2>&1 | tee "$log" |
+	grep --line-buffered -E '^(BENCH|ok |not ok |# )' | sed -u 's/^/    /'
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" = 124 ] && echo "guest[$variant/$name]: TIMEOUT after ${timeout}s" >> "$log"
+step "guest[$variant/$name]: qemu exited with $rc"
+exit 0

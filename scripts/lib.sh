@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Common settings for the test bench scripts. Sourced, not run.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${CACHE:-$ROOT/.cache}
+OUT=${OUT:-$ROOT/out}
+KSRC=$CACHE/linux-source-6.12
+KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
+CROSS=powerpc64le-linux-gnu-
+KMAKE_ARGS=(ARCH=powerpc CROSS_COMPILE=$CROSS)
+JOBS=${JOBS:-$(($(nproc) + 1))}
+
+# step NAME: print a progress line a person can follow.
+step() {
+	printf '==> [%s] %s\n' "$(date +%H:%M:%S)" "$*"
+}
+
+# die MSG: say which step failed and stop.
+die() {
+	printf 'FAILED: %s\n' "$*" >&2
+	exit 1
+}
+
+# kbuild_dir VARIANT: where the kernel of that variant is built.
+kbuild_dir() {
+	echo "$CACHE/build-$1"
+}

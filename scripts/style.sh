@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# checkpatch --strict and sparse (C=2) over our kernel sources.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+rc=0
+mapfile -t files < <(cd "$ROOT" && git ls-files -co --exclude-standard -- '*.c' '*.h' |
+	grep -v '^tests/' | sort)
+step "style: checkpatch --strict on ${#files[@]} files"
+for f in "${files[@]}"; do
+	out=$(cd "$KSRC" && perl scripts/checkpatch.pl --strict --no-tree --terse --show-types \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f "$ROOT/$f" 2>&1) || { echo "$out"; rc=1; }
+done
+step "style: sparse (C=2) against the plain kernel"
+src=$OUT/plain/modsrc
+make -C "$(kbuild_dir plain)" M="$src" "${KMAKE_ARGS[@]}" C=2 W=1 modules > "$src/sparse.log" 2>&1 ||
+	{ cat "$src/sparse.log"; rc=1; }
+if grep -E 'warning:|error:' "$src/sparse.log"; then
+	rc=1
+fi
+[ $rc = 0 ] && step "style: clean"
+exit $rc
