@@ -13,7 +13,7 @@ OURS=/ours
 INTREE_BACKEND=/intree/vfio_iommu_spapr_tce.ko
 
 load_base() {
-	lsmod | grep -q '^vfio_pci ' && return 0
+	grep -q '^vfio_pci ' /proc/modules && return 0
 	modprobe vfio_pci || return 1
 }
 
@@ -35,12 +35,12 @@ load_pairing() {
 }
 
 unload_pairing() {
-	rc=0
-	if lsmod | grep -q '^vfio_iommu_spapr_tce '; then
-		rmmod vfio_iommu_spapr_tce || rc=1
+	unload_rc=0
+	if grep -q '^vfio_iommu_spapr_tce ' /proc/modules; then
+		rmmod vfio_iommu_spapr_tce || unload_rc=1
 	fi
-	if lsmod | grep -q '^pseries_tce_ddw '; then
-		rmmod pseries_tce_ddw || rc=1
+	if grep -q '^pseries_tce_ddw ' /proc/modules; then
+		rmmod pseries_tce_ddw || unload_rc=1
 	fi
-	return $rc
+	return $unload_rc
 }

@@ -21,8 +21,10 @@ tap_check() {
 }
 
 tap_done() {
-	[ $TAP_FAILED = 0 ]
-	exit $?
+	if [ "$TAP_FAILED" -eq 0 ]; then
+		exit 0
+	fi
+	exit 1
 }
 
 # find_pci VENDOR DEVICE: the address of the first such PCI function.

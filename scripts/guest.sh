@@ -17,15 +17,20 @@ dir=$OUT/$variant
 log=$dir/$name.log
 timeout=${GUEST_TIMEOUT:-900}
 mem=${GUEST_MEM:-4G}
+# The plain kernel runs with the hash MMU, as LPARs under PowerVM do (16M
+# huge pages); the debug kernel with radix, as KVM pSeries guests do (and
+# KASAN needs it on ppc64).
+mmu=disable_radix
+[ "$variant" = debug ] && mmu=
 
 disk=$dir/nvme.img
 [ -f "$disk" ] || truncate -s 64M "$disk"
 
-qemu=(qemu-system-ppc64 -M pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,cap-large-decr=off
+qemu=(qemu-system-ppc64 -M pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,cap-large-decr=off,cap-hpt-max-page-size=16M
       -accel tcg,thread=multi -smp 2 -m "$mem"
-      -display none -vga none -monitor none -serial stdio -no-reboot
+      -nodefaults -display none -vga none -monitor none -serial stdio -no-reboot
       -kernel "$kdir/vmlinux" -initrd "$dir/initramfs.cpio.gz"
-      -append "console=hvc0 loglevel=5 bench.jobs=$jobs ${GUEST_CMDLINE:-}"
+      -append "console=hvc0 loglevel=5 $mmu bench.jobs=$jobs ${GUEST_CMDLINE:-}"
       -device spapr-pci-host-bridge,index=1,id=phb1
       -device edu,dma_mask=0xffffffffffffffff,bus=phb1.0,addr=0
       -device spapr-pci-host-bridge,index=2,id=phb2
