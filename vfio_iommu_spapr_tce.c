@@ -1,0 +1,1496 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VFIO IOMMU backend for the sPAPR TCE interface (VFIO_SPAPR_TCE_IOMMU and
+ * VFIO_SPAPR_TCE_v2_IOMMU) on IBM POWER pSeries LPARs.
+ *
+ * A container owns up to IOMMU_TABLE_GROUP_MAX_TABLES DMA windows. Each
+ * window is one struct iommu_table created by the platform through the
+ * first group's iommu_table_group_ops and set on every group of the
+ * container. TCEs are programmed only through the kernel contract:
+ * iommu_tce_xchg_no_kill() per entry, then iommu_tce_kill() for the range.
+ *
+ * Every mapped entry owns one reference on the memory behind it: a page
+ * pin in v1 mode, an mm_iommu "mapped" count in v2 mode. When the table
+ * has a userspace view (it_ops->useraddrptr), the view holds the user
+ * address of every mapped entry, so a zero or absent slot means "nothing
+ * mapped here" and clearing can skip it without touching the table.
+ */
+
+#include <linux/err.h>
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/overflow.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+
+#include <asm/eeh.h>
+#include <asm/iommu.h>
+#include <asm/mmu_context.h>
+#include <asm/tce.h>
+
+#include "compat/vfio_iommu_driver.h"
+
+#define TCE_PERM_MASK		(TCE_PCI_READ | TCE_PCI_WRITE)
+/* Marks an entry whose restore failed: its page must stay referenced */
+#define TCE_ENTRY_STUCK		(~0UL)
+/* Entries cleared between two iommu_tce_kill() calls */
+#define TCE_CLEAR_BATCH		512
+#define TCE_CLEAR_BATCH_MIN	16
+#define TCE_RESCHED_MASK	511
+
+/* A group attached to the container */
+struct tce_group {
+	struct list_head node;
+	struct iommu_group *grp;
+	struct iommu_table_group *tg;
+};
+
+/* A v2 memory registration held by the container */
+struct tce_prereg {
+	struct list_head node;
+	struct mm_iommu_table_group_mem_t *mem;
+};
+
+/* A DMA window: the table and the locked_vm charged for its memory */
+struct tce_window {
+	struct iommu_table *tbl;
+	unsigned long locked_pages;
+};
+
+struct tce_container {
+	struct mutex lock;		/* protects everything below */
+	bool v2;
+	bool enabled;
+	bool def_window_pending;
+	unsigned long enable_locked_pages;	/* v1 ENABLE charge */
+	struct mm_struct *mm;
+	struct tce_window win[IOMMU_TABLE_GROUP_MAX_TABLES];
+	struct list_head groups;
+	struct list_head preregs;
+};
+
+/*
+ * One table entry as seen by a map or clear operation: @tce is a host
+ * physical address with TCE_PCI_READ/WRITE bits, @ua the user address kept
+ * in the userspace view.
+ */
+struct tce_entry {
+	unsigned long tce;
+	unsigned long ua;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static unsigned long tce_pack(unsigned long hpa, enum dma_data_direction dir)
+{
+	return hpa | iommu_direction_to_tce_perm(dir);
+}
+
+static unsigned long tce_hpa(unsigned long tce)
+{
+	return tce & ~TCE_PERM_MASK;
+}
+
+static unsigned long tce_page_size(const struct iommu_table *tbl)
+{
+	return 1UL << tbl->it_page_shift;
+}
+
+static bool tce_has_view(const struct iommu_table *tbl)
+{
+	return tbl->it_ops->useraddrptr;
+}
+
+/* Overwrite an existing slot of the view; no-op when the slot is absent */
+static void tce_view_put(struct iommu_table *tbl, unsigned long entry,
+			 unsigned long ua)
+{
+	__be64 *pua = IOMMU_TABLE_USERSPACE_ENTRY_RO(tbl, entry);
+
+	if (pua)
+		*pua = cpu_to_be64(ua);
+}
+
+static bool tce_groups_attached(struct tce_container *c)
+{
+	return !list_empty(&c->groups);
+}
+
+static struct tce_group *tce_first_group(struct tce_container *c)
+{
+	return list_first_entry_or_null(&c->groups, struct tce_group, node);
+}
+
+static struct tce_group *tce_find_group(struct tce_container *c,
+					struct iommu_group *grp)
+{
+	struct tce_group *g;
+
+	list_for_each_entry(g, &c->groups, node)
+		if (g->grp == grp)
+			return g;
+	return NULL;
+}
+
+/* Bind the container to the caller's mm, or check it is the bound one */
+static int tce_mm_bind(struct tce_container *c)
+{
+	if (c->mm)
+		return c->mm == current->mm ? 0 : -EPERM;
+	if (WARN_ON_ONCE(!current->mm))
+		return -ESRCH;
+	c->mm = current->mm;
+	mmgrab(c->mm);
+	return 0;
+}
+
+static enum dma_data_direction tce_flags_to_dir(u32 flags)
+{
+	bool rd = flags & VFIO_DMA_MAP_FLAG_READ;
+	bool wr = flags & VFIO_DMA_MAP_FLAG_WRITE;
+
+	if (rd && wr)
+		return DMA_BIDIRECTIONAL;
+	if (rd)
+		return DMA_TO_DEVICE;
+	if (wr)
+		return DMA_FROM_DEVICE;
+	return DMA_NONE;
+}
+
+/* The window containing bus address @iova, or -1 */
+static int tce_window_find(struct tce_container *c, u64 iova)
+{
+	int num;
+
+	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++) {
+		struct iommu_table *tbl = c->win[num].tbl;
+		u64 entry;
+
+		if (!tbl)
+			continue;
+		entry = iova >> tbl->it_page_shift;
+		if (entry >= tbl->it_offset &&
+		    entry - tbl->it_offset < tbl->it_size)
+			return num;
+	}
+	return -1;
+}
+
+/* Check that [iova, iova + size) is page aligned and inside the table */
+static int tce_range_check(struct iommu_table *tbl, u64 iova, u64 size)
+{
+	u64 mask = tce_page_size(tbl) - 1;
+	u64 first, pages;
+
+	if ((iova | size) & mask)
+		return -EINVAL;
+	first = iova >> tbl->it_page_shift;
+	pages = size >> tbl->it_page_shift;
+	if (first < tbl->it_offset || first - tbl->it_offset > tbl->it_size ||
+	    pages > tbl->it_size - (first - tbl->it_offset))
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- references on the memory behind an entry ------------------------- */
+
+/* Can an IOMMU page of @shift at @hpa be mapped without exposing more? */
+static bool tce_page_fits(struct mm_struct *mm, unsigned long hpa,
+			  unsigned int shift)
+{
+	unsigned long size = 0;
+	struct page *page;
+
+	if (mm_iommu_is_devmem(mm, hpa, shift, &size))
+		return size == (1UL << shift);
+	page = pfn_to_page(hpa >> PAGE_SHIFT);
+	return page_shift(compound_head(page)) >= shift;
+}
+
+/* v1: pin the page behind @ua and return the host address of @ua */
+static int tce_pin_user(struct tce_container *c, struct iommu_table *tbl,
+			unsigned long ua, enum dma_data_direction dir,
+			unsigned long *hpa)
+{
+	unsigned int gup = FOLL_LONGTERM;
+	struct page *page;
+
+	if (dir != DMA_TO_DEVICE)
+		gup |= FOLL_WRITE;
+	if (pin_user_pages_fast(ua & PAGE_MASK, 1, gup, &page) != 1)
+		return -EFAULT;
+	*hpa = page_to_phys(page) | (ua & ~PAGE_MASK);
+	if (!tce_page_fits(c->mm, *hpa, tbl->it_page_shift)) {
+		unpin_user_page(page);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* v2: find the preregistered memory behind @ua and count one mapping */
+static int tce_ref_prereg(struct tce_container *c, struct iommu_table *tbl,
+			  unsigned long ua, unsigned long *hpa)
+{
+	unsigned int shift = tbl->it_page_shift;
+	struct mm_iommu_table_group_mem_t *mem;
+
+	mem = mm_iommu_lookup(c->mm, ua, 1UL << shift);
+	if (!mem || mm_iommu_ua_to_hpa(mem, ua, shift, hpa))
+		return -EINVAL;
+	if (!tce_page_fits(c->mm, *hpa, shift))
+		return -EPERM;
+	/* Fails only while the region is being unregistered */
+	if (mm_iommu_mapped_inc(mem))
+		return -EINVAL;
+	return 0;
+}
+
+/* Take the reference an entry mapping @ua will own */
+static int tce_ref_get(struct tce_container *c, struct iommu_table *tbl,
+		       unsigned long ua, enum dma_data_direction dir,
+		       unsigned long *hpa)
+{
+	if (c->v2)
+		return tce_ref_prereg(c, tbl, ua, hpa);
+	return tce_pin_user(c, tbl, ua, dir, hpa);
+}
+
+/*
+ * Does an entry whose old content was @tce, with @ua in the view, own a
+ * reference? In v2 the view is authoritative: it is written only after a
+ * successful exchange and cleared before the clearing one, so it stays
+ * right even if the platform lost the TCE itself.
+ */
+static bool tce_owns_ref(struct tce_container *c, unsigned long tce,
+			 unsigned long ua)
+{
+	if (c->v2)
+		return ua;
+	return iommu_tce_direction(tce) != DMA_NONE;
+}
+
+/* Drop the reference owned by an entry that mapped @tce from @ua */
+static void tce_ref_put(struct tce_container *c, struct iommu_table *tbl,
+			unsigned long tce, unsigned long ua)
+{
+	struct mm_iommu_table_group_mem_t *mem;
+
+	if (!c->v2) {
+		unpin_user_page(pfn_to_page(tce_hpa(tce) >> PAGE_SHIFT));
+		return;
+	}
+	mem = mm_iommu_lookup(c->mm, ua, tce_page_size(tbl));
+	if (WARN_ONCE(!mem, "vfio-spapr-tce: no registration for ua %lx\n",
+		      ua))
+		return;
+	mm_iommu_mapped_dec(mem);
+}
+
+/* ---- clearing ---------------------------------------------------------- */
+
+/*
+ * Entries known to be unmapped from @entry on, when the view has no slot
+ * for @entry: the rest of its aligned block of it_level_size entries
+ * (counted from it_offset) when the platform sets a power-of-2 level size,
+ * otherwise just this entry.
+ */
+static unsigned long tce_absent_span(struct iommu_table *tbl,
+				     unsigned long entry)
+{
+	unsigned long block = tbl->it_level_size;
+
+	if (!block || !is_power_of_2(block))
+		return 1;
+	return block - ((entry - tbl->it_offset) & (block - 1));
+}
+
+/*
+ * Look at one entry through the view: returns 0 when it may be mapped (and
+ * its recorded user address in @ua, 0 without a view), otherwise how many
+ * entries from @entry on are known to be unmapped.
+ */
+static unsigned long tce_unmapped_span(struct iommu_table *tbl,
+				       unsigned long entry, unsigned long *ua)
+{
+	__be64 *pua;
+
+	*ua = 0;
+	if (!tce_has_view(tbl))
+		return 0;
+	pua = IOMMU_TABLE_USERSPACE_ENTRY_RO(tbl, entry);
+	if (!pua)
+		return tce_absent_span(tbl, entry);
+	*ua = be64_to_cpu(*pua);
+	return *ua ? 0 : 1;
+}
+
+/* Entries cleared but not yet covered by iommu_tce_kill() */
+struct tce_clear_batch {
+	struct tce_entry *old;		/* references to drop after the kill */
+	unsigned int n;
+	unsigned int size;
+	unsigned long lo;		/* changed entries: [lo, hi] */
+	unsigned long hi;
+	bool changed;
+};
+
+static void tce_batch_changed(struct tce_clear_batch *b, unsigned long entry)
+{
+	if (!b->changed)
+		b->lo = entry;
+	b->hi = entry;
+	b->changed = true;
+}
+
+/* Make the table changes visible, then drop what the old entries owned */
+static void tce_batch_flush(struct tce_container *c, struct iommu_table *tbl,
+			    struct tce_clear_batch *b)
+{
+	unsigned int i;
+
+	if (b->changed)
+		iommu_tce_kill(tbl, b->lo, b->hi - b->lo + 1);
+	for (i = 0; i < b->n; i++)
+		tce_ref_put(c, tbl, b->old[i].tce, b->old[i].ua);
+	b->n = 0;
+	b->changed = false;
+}
+
+/* Clear one entry that may be mapped (@ua from the view, 0 without one) */
+static void tce_clear_one(struct tce_container *c, struct iommu_table *tbl,
+			  unsigned long entry, unsigned long ua,
+			  struct tce_clear_batch *b)
+{
+	enum dma_data_direction dir = DMA_NONE;
+	unsigned long hpa = 0, tce;
+
+	/* Before the exchange, which may free an emptied view chunk */
+	if (ua)
+		tce_view_put(tbl, entry, 0);
+	if (iommu_tce_xchg_no_kill(c->mm, tbl, entry, &hpa, &dir)) {
+		pr_warn_ratelimited("vfio-spapr-tce: clearing entry %lx failed\n",
+				    entry);
+		if (ua)
+			tce_view_put(tbl, entry, ua);
+		return;
+	}
+	tce_batch_changed(b, entry);
+	tce = tce_pack(hpa, dir);
+	if (!tce_owns_ref(c, tce, ua)) {
+		/* v1 only: the platform lost a TCE, the pin cannot be found */
+		if (ua)
+			pr_err_ratelimited("vfio-spapr-tce: entry %lx lost its TCE, page pin leaked\n",
+					   entry);
+		return;
+	}
+	b->old[b->n].tce = tce;
+	b->old[b->n].ua = ua;
+	b->n++;
+}
+
+static void tce_clear_with(struct tce_container *c, struct iommu_table *tbl,
+			   unsigned long entry, unsigned long pages,
+			   struct tce_clear_batch *b)
+{
+	unsigned long end = entry + pages, e, ua, skip;
+	unsigned int iter = 0;
+
+	for (e = entry; e < end; e++) {
+		if (!(++iter & TCE_RESCHED_MASK))
+			cond_resched();
+		skip = tce_unmapped_span(tbl, e, &ua);
+		if (skip) {
+			e += min(skip, end - e) - 1;
+			continue;
+		}
+		tce_clear_one(c, tbl, e, ua, b);
+		if (b->n == b->size)
+			tce_batch_flush(c, tbl, b);
+	}
+	tce_batch_flush(c, tbl, b);
+}
+
+/*
+ * Clear [entry, entry + pages) and drop every reference those entries
+ * owned. A reference is dropped only after iommu_tce_kill() covered its
+ * entry, so the device can no longer reach the page.
+ */
+static void tce_clear_range(struct tce_container *c, struct iommu_table *tbl,
+			    unsigned long entry, unsigned long pages)
+{
+	struct tce_entry small[TCE_CLEAR_BATCH_MIN];
+	struct tce_clear_batch b = {};
+
+	if (!pages)
+		return;
+	b.old = kmalloc_array(TCE_CLEAR_BATCH, sizeof(*b.old), GFP_KERNEL);
+	b.size = TCE_CLEAR_BATCH;
+	if (!b.old) {
+		b.old = small;
+		b.size = ARRAY_SIZE(small);
+	}
+	tce_clear_with(c, tbl, entry, pages, &b);
+	if (b.old != small)
+		kfree(b.old);
+}
+
+static void tce_clear_table(struct tce_container *c, struct iommu_table *tbl)
+{
+	tce_clear_range(c, tbl, tbl->it_offset, tbl->it_size);
+}
+
+/* ---- mapping ----------------------------------------------------------- */
+
+/* Take references for all pages; on failure nothing is left taken */
+static int tce_ref_get_range(struct tce_container *c, struct iommu_table *tbl,
+			     unsigned long ua, unsigned long pages,
+			     enum dma_data_direction dir, struct tce_entry *st)
+{
+	unsigned long i, step = tce_page_size(tbl);
+	unsigned long hpa;
+	int ret;
+
+	for (i = 0; i < pages; i++) {
+		if (i && !(i & TCE_RESCHED_MASK))
+			cond_resched();
+		ret = tce_ref_get(c, tbl, ua + i * step, dir, &hpa);
+		if (ret)
+			goto put;
+		st[i].tce = tce_pack(hpa, dir);
+	}
+	return 0;
+put:
+	while (i--)
+		tce_ref_put(c, tbl, st[i].tce, ua + i * step);
+	return ret;
+}
+
+/* Exchange @st->tce into @entry; on success @st->tce holds the old TCE */
+static int tce_xchg_entry(struct tce_container *c, struct iommu_table *tbl,
+			  unsigned long entry, struct tce_entry *st)
+{
+	enum dma_data_direction dir = iommu_tce_direction(st->tce);
+	unsigned long hpa = tce_hpa(st->tce);
+	long ret;
+
+	ret = iommu_tce_xchg_no_kill(c->mm, tbl, entry, &hpa, &dir);
+	if (ret)
+		return ret;
+	st->tce = tce_pack(hpa, dir);
+	return 0;
+}
+
+/* Record @ua in the view of @entry, saving the previous value in @st->ua */
+static int tce_view_swap(struct iommu_table *tbl, unsigned long entry,
+			 unsigned long ua, struct tce_entry *st)
+{
+	__be64 *pua;
+
+	st->ua = 0;
+	if (!tce_has_view(tbl))
+		return 0;
+	pua = IOMMU_TABLE_USERSPACE_ENTRY(tbl, entry);
+	if (!pua)
+		return -ENOMEM;
+	st->ua = be64_to_cpu(*pua);
+	*pua = cpu_to_be64(ua);
+	return 0;
+}
+
+/*
+ * Put back the old TCE saved in @st. On success @st->tce holds the TCE
+ * this call had written; if the table refuses, @st->tce becomes
+ * TCE_ENTRY_STUCK and the page stays referenced (leaked, never freed
+ * under the device).
+ */
+static void tce_restore_entry(struct tce_container *c, struct iommu_table *tbl,
+			      unsigned long entry, struct tce_entry *st,
+			      unsigned long ua)
+{
+	tce_view_put(tbl, entry, st->ua);
+	if (!tce_xchg_entry(c, tbl, entry, st))
+		return;
+	pr_err_ratelimited("vfio-spapr-tce: cannot restore entry %lx, page leaked\n",
+			   entry);
+	tce_view_put(tbl, entry, ua);
+	st->tce = TCE_ENTRY_STUCK;
+}
+
+/*
+ * Write all entries. On failure every entry this call changed is put back
+ * to its old value and @st[i].tce again holds the new TCE for all i, so the
+ * caller can drop exactly what it took.
+ */
+static int tce_xchg_range(struct tce_container *c, struct iommu_table *tbl,
+			  unsigned long entry, unsigned long ua,
+			  unsigned long pages, struct tce_entry *st)
+{
+	unsigned long i, step = tce_page_size(tbl);
+	int ret = 0;
+
+	for (i = 0; i < pages; i++) {
+		if (i && !(i & TCE_RESCHED_MASK))
+			cond_resched();
+		ret = tce_xchg_entry(c, tbl, entry + i, &st[i]);
+		if (ret)
+			break;
+		ret = tce_view_swap(tbl, entry + i, ua + i * step, &st[i]);
+		if (ret) {
+			i++;
+			break;
+		}
+	}
+	if (!ret)
+		return 0;
+	while (i--)
+		tce_restore_entry(c, tbl, entry + i, &st[i], ua + i * step);
+	return ret;
+}
+
+/* Drop the references held by the old values of a successful map */
+static void tce_put_old(struct tce_container *c, struct iommu_table *tbl,
+			unsigned long pages, struct tce_entry *st)
+{
+	unsigned long i;
+
+	for (i = 0; i < pages; i++)
+		if (tce_owns_ref(c, st[i].tce, st[i].ua))
+			tce_ref_put(c, tbl, st[i].tce, st[i].ua);
+}
+
+/* Drop the references a failed map took (the new values) */
+static void tce_put_new(struct tce_container *c, struct iommu_table *tbl,
+			unsigned long ua, unsigned long pages,
+			struct tce_entry *st)
+{
+	unsigned long i, step = tce_page_size(tbl);
+
+	for (i = 0; i < pages; i++)
+		if (st[i].tce != TCE_ENTRY_STUCK)
+			tce_ref_put(c, tbl, st[i].tce, ua + i * step);
+}
+
+/*
+ * Map @pages IOMMU pages from user address @ua at @entry. All or nothing:
+ * on failure the table and every reference are as they were before.
+ * Entries that were already mapped are replaced (as in-tree), the old
+ * references being dropped only once the new mapping is complete.
+ */
+static int tce_map_range(struct tce_container *c, struct iommu_table *tbl,
+			 unsigned long entry, unsigned long ua,
+			 unsigned long pages, enum dma_data_direction dir)
+{
+	struct tce_entry *st;
+	int ret;
+
+	/* Bounded by the window size; huge requests fail with -ENOMEM */
+	st = kvmalloc_array(pages, sizeof(*st),
+			    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!st)
+		return -ENOMEM;
+	ret = tce_ref_get_range(c, tbl, ua, pages, dir, st);
+	if (ret)
+		goto out;
+	ret = tce_xchg_range(c, tbl, entry, ua, pages, st);
+	iommu_tce_kill(tbl, entry, pages);
+	if (ret)
+		tce_put_new(c, tbl, ua, pages, st);
+	else
+		tce_put_old(c, tbl, pages, st);
+out:
+	kvfree(st);
+	return ret;
+}
+
+/* ---- windows ----------------------------------------------------------- */
+
+static bool tce_group_ops_usable(const struct iommu_table_group *tg)
+{
+	const struct iommu_table_group_ops *ops = tg->ops;
+
+	return ops && ops->get_table_size && ops->create_table &&
+	       ops->set_window && ops->unset_window;
+}
+
+static int tce_window_find_free(struct tce_container *c)
+{
+	int num;
+
+	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++)
+		if (!c->win[num].tbl)
+			return num;
+	return -ENOSPC;
+}
+
+static bool tce_table_usable(struct tce_container *c, struct iommu_table *tbl,
+			     u32 page_shift)
+{
+	const struct iommu_table_ops *ops = tbl->it_ops;
+
+	if (!ops || !ops->xchg_no_kill || !ops->free)
+		return false;
+	/* v2 needs the view to find the registration behind an entry */
+	if (c->v2 && !ops->useraddrptr)
+		return false;
+	return tbl->it_page_shift == page_shift && tbl->it_size &&
+	       tbl->it_offset + tbl->it_size > tbl->it_offset &&
+	       (tbl->it_offset + tbl->it_size) <=
+			(U64_MAX >> page_shift);
+}
+
+static void tce_table_free(struct tce_container *c, struct tce_window *w)
+{
+	iommu_tce_table_put(w->tbl);
+	account_locked_vm(c->mm, w->locked_pages, false);
+	w->tbl = NULL;
+	w->locked_pages = 0;
+}
+
+/* Create the table of window @num through @tg, charging its memory */
+static int tce_table_create(struct tce_container *c,
+			    struct iommu_table_group *tg, int num,
+			    u32 page_shift, u64 size, u32 levels,
+			    struct tce_window *w)
+{
+	unsigned long bytes, locked;
+	struct iommu_table *tbl = NULL;
+	long ret;
+
+	bytes = tg->ops->get_table_size(page_shift, size, levels);
+	if (!bytes)
+		return -EINVAL;
+	/* Same charge as in-tree; uncharged from our record, not the table */
+	locked = bytes >> PAGE_SHIFT;
+	ret = account_locked_vm(c->mm, locked, true);
+	if (ret)
+		return ret;
+	ret = tg->ops->create_table(tg, num, page_shift, size, levels, &tbl);
+	if (!ret && WARN_ON(!tce_table_usable(c, tbl, page_shift))) {
+		/* create_table may have set the window already */
+		tg->ops->unset_window(tg, num);
+		iommu_tce_table_put(tbl);
+		ret = -EPERM;
+	}
+	if (ret) {
+		account_locked_vm(c->mm, locked, false);
+		return ret;
+	}
+	w->tbl = tbl;
+	w->locked_pages = locked;
+	return 0;
+}
+
+static void tce_window_unset_groups(struct tce_container *c, int num)
+{
+	struct tce_group *g;
+
+	list_for_each_entry(g, &c->groups, node)
+		g->tg->ops->unset_window(g->tg, num);
+}
+
+/*
+ * On failure the window is unset from every group, including those after
+ * the failing one: create_table may have set it on the creating group.
+ */
+static int tce_window_set_groups(struct tce_container *c, int num,
+				 struct iommu_table *tbl)
+{
+	struct tce_group *g;
+	long ret;
+
+	list_for_each_entry(g, &c->groups, node) {
+		ret = g->tg->ops->set_window(g->tg, num, tbl);
+		if (ret) {
+			tce_window_unset_groups(c, num);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int tce_window_args_check(struct iommu_table_group *tg,
+				 u32 page_shift, u64 size)
+{
+	if (page_shift >= BITS_PER_LONG || !(tg->pgsizes & BIT_ULL(page_shift)))
+		return -EINVAL;
+	if (!size || (size & ((1ULL << page_shift) - 1)))
+		return -EINVAL;
+	return 0;
+}
+
+/* Create a window on every group; returns its bus address in @start */
+static int tce_window_create(struct tce_container *c, u32 page_shift,
+			     u64 size, u32 levels, u64 *start)
+{
+	struct tce_group *g = tce_first_group(c);
+	struct tce_window *w;
+	int num, ret;
+
+	num = tce_window_find_free(c);
+	if (num < 0)
+		return num;
+	if (!g)
+		return -ENXIO;
+	ret = tce_window_args_check(g->tg, page_shift, size);
+	if (ret)
+		return ret;
+	w = &c->win[num];
+	ret = tce_table_create(c, g->tg, num, page_shift, size, levels, w);
+	if (ret)
+		return ret;
+	ret = tce_window_set_groups(c, num, w->tbl);
+	if (ret) {
+		tce_table_free(c, w);
+		return ret;
+	}
+	*start = (u64)w->tbl->it_offset << w->tbl->it_page_shift;
+	return 0;
+}
+
+static void tce_window_destroy(struct tce_container *c, int num)
+{
+	tce_clear_table(c, c->win[num].tbl);
+	tce_window_unset_groups(c, num);
+	tce_table_free(c, &c->win[num]);
+}
+
+static int tce_window_remove(struct tce_container *c, u64 start)
+{
+	int num = tce_window_find(c, start);
+
+	if (num < 0)
+		return -EINVAL;
+	tce_window_destroy(c, num);
+	return 0;
+}
+
+/* The default 32-bit window is created lazily, on first use */
+static int tce_default_window_ensure(struct tce_container *c)
+{
+	struct tce_group *g = tce_first_group(c);
+	u64 start = 0;
+	int ret;
+
+	if (!c->def_window_pending)
+		return 0;
+	if (!g)
+		return -ENODEV;
+	ret = tce_window_create(c, IOMMU_PAGE_SHIFT_4K, g->tg->tce32_size, 1,
+				&start);
+	if (ret)
+		return ret;
+	WARN_ON_ONCE(start != g->tg->tce32_start);
+	c->def_window_pending = false;
+	return 0;
+}
+
+/* ---- memory preregistration (v2) --------------------------------------- */
+
+static struct tce_prereg *tce_prereg_find(struct tce_container *c,
+					  struct mm_iommu_table_group_mem_t *mem)
+{
+	struct tce_prereg *p;
+
+	list_for_each_entry(p, &c->preregs, node)
+		if (p->mem == mem)
+			return p;
+	return NULL;
+}
+
+static int tce_prereg_args_check(u64 vaddr, u64 size)
+{
+	if (!size || ((vaddr | size) & ~PAGE_MASK) || vaddr + size < vaddr)
+		return -EINVAL;
+	return 0;
+}
+
+static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
+{
+	unsigned long entries = size >> PAGE_SHIFT;
+	struct mm_iommu_table_group_mem_t *mem;
+	struct tce_prereg *p;
+	long ret;
+
+	ret = tce_prereg_args_check(vaddr, size);
+	if (ret)
+		return ret;
+	mem = mm_iommu_get(c->mm, vaddr, entries);
+	if (mem && tce_prereg_find(c, mem)) {
+		mm_iommu_put(c->mm, mem);
+		return -EBUSY;
+	}
+	if (!mem) {
+		ret = mm_iommu_new(c->mm, vaddr, entries, &mem);
+		if (ret)
+			return ret;
+	}
+	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+	if (!p) {
+		mm_iommu_put(c->mm, mem);
+		return -ENOMEM;
+	}
+	p->mem = mem;
+	list_add(&p->node, &c->preregs);
+	c->enabled = true;
+	return 0;
+}
+
+static int tce_unregister_memory(struct tce_container *c, u64 vaddr, u64 size)
+{
+	struct mm_iommu_table_group_mem_t *mem;
+	struct tce_prereg *p;
+	long ret;
+
+	if ((vaddr | size) & ~PAGE_MASK)
+		return -EINVAL;
+	mem = mm_iommu_get(c->mm, vaddr, size >> PAGE_SHIFT);
+	if (!mem)
+		return -ENOENT;
+	/* Drop the lookup reference first: ours keeps the region alive */
+	mm_iommu_put(c->mm, mem);
+	p = tce_prereg_find(c, mem);
+	if (!p)
+		return -ENOENT;
+	/* -EBUSY while entries still map the region: keep it registered */
+	ret = mm_iommu_put(c->mm, mem);
+	if (ret)
+		return ret;
+	list_del(&p->node);
+	kfree(p);
+	return 0;
+}
+
+static void tce_prereg_release_all(struct tce_container *c)
+{
+	struct tce_prereg *p, *tmp;
+
+	list_for_each_entry_safe(p, tmp, &c->preregs, node) {
+		WARN_ON(mm_iommu_put(c->mm, p->mem));
+		list_del(&p->node);
+		kfree(p);
+	}
+}
+
+/* ---- v1 enable/disable ------------------------------------------------- */
+
+/*
+ * v1 charges locked_vm once for the worst case (the whole default window)
+ * instead of per mapped page.
+ */
+static int tce_enable(struct tce_container *c)
+{
+	struct tce_group *g = tce_first_group(c);
+	unsigned long locked;
+	int ret;
+
+	if (c->enabled)
+		return -EBUSY;
+	if (!g)
+		return -ENODEV;
+	if (!g->tg->tce32_size)
+		return -EPERM;
+	ret = tce_mm_bind(c);
+	if (ret)
+		return ret;
+	locked = g->tg->tce32_size >> PAGE_SHIFT;
+	ret = account_locked_vm(c->mm, locked, true);
+	if (ret)
+		return ret;
+	c->enable_locked_pages = locked;
+	c->enabled = true;
+	return 0;
+}
+
+static void tce_disable(struct tce_container *c)
+{
+	if (!c->enabled)
+		return;
+	c->enabled = false;
+	if (c->v2 || WARN_ON(!c->mm))
+		return;
+	account_locked_vm(c->mm, c->enable_locked_pages, false);
+	c->enable_locked_pages = 0;
+}
+
+/* ---- ioctl handlers ---------------------------------------------------- */
+
+static long tce_check_extension(unsigned long arg)
+{
+	switch (arg) {
+	case VFIO_SPAPR_TCE_IOMMU:
+	case VFIO_SPAPR_TCE_v2_IOMMU:
+		return 1;
+	case VFIO_EEH:
+		return eeh_enabled() ? 1 : 0;
+	default:
+		return 0;
+	}
+}
+
+static void tce_fill_info(struct tce_container *c,
+			  struct iommu_table_group *tg,
+			  struct vfio_iommu_spapr_tce_info *info)
+{
+	info->dma32_window_start = tg->tce32_start;
+	info->dma32_window_size = tg->tce32_size;
+	info->flags = 0;
+	memset(&info->ddw, 0, sizeof(info->ddw));
+	if (!c->v2 || !tg->max_dynamic_windows_supported)
+		return;
+	info->flags |= VFIO_IOMMU_SPAPR_INFO_DDW;
+	info->ddw.pgsizes = tg->pgsizes;
+	info->ddw.max_dynamic_windows_supported =
+		tg->max_dynamic_windows_supported;
+	info->ddw.levels = tg->max_levels;
+}
+
+static long tce_ioctl_get_info(struct tce_container *c, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_spapr_tce_info,
+				   dma32_window_size);
+	size_t fullsz = offsetofend(struct vfio_iommu_spapr_tce_info, ddw);
+	struct vfio_iommu_spapr_tce_info info = {};
+	struct tce_group *g;
+	u32 argsz;
+
+	mutex_lock(&c->lock);
+	g = tce_first_group(c);
+	if (g)
+		tce_fill_info(c, g->tg, &info);
+	mutex_unlock(&c->lock);
+	if (!g)
+		return -ENXIO;
+	if (get_user(argsz, (u32 __user *)uarg))
+		return -EFAULT;
+	if (argsz < minsz)
+		return -EINVAL;
+	info.argsz = argsz;
+	/* Older user space knows only the short structure */
+	if (copy_to_user(uarg, &info, argsz >= fullsz ? fullsz : minsz))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * A zero user address is refused: the userspace view uses 0 for "not
+ * mapped". Size 0 is refused too (in-tree accepts it as a no-op).
+ */
+static int tce_map_args_check(struct iommu_table *tbl,
+			      const struct vfio_iommu_type1_dma_map *p,
+			      enum dma_data_direction dir)
+{
+	if (dir == DMA_NONE || !p->size || !p->vaddr)
+		return -EINVAL;
+	if ((p->vaddr & (tce_page_size(tbl) - 1)) ||
+	    p->vaddr + p->size < p->vaddr)
+		return -EINVAL;
+	return tce_range_check(tbl, p->iova, p->size);
+}
+
+static long tce_do_map(struct tce_container *c,
+		       struct vfio_iommu_type1_dma_map *p)
+{
+	enum dma_data_direction dir = tce_flags_to_dir(p->flags);
+	struct iommu_table *tbl;
+	int num, ret;
+
+	ret = tce_default_window_ensure(c);
+	if (ret)
+		return ret;
+	num = tce_window_find(c, p->iova);
+	if (num < 0)
+		return -ENXIO;
+	tbl = c->win[num].tbl;
+	ret = tce_map_args_check(tbl, p, dir);
+	if (ret)
+		return ret;
+	ret = tce_map_range(c, tbl, p->iova >> tbl->it_page_shift, p->vaddr,
+			    p->size >> tbl->it_page_shift, dir);
+	iommu_flush_tce(tbl);
+	return ret;
+}
+
+static long tce_ioctl_map(struct tce_container *c, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
+	struct vfio_iommu_type1_dma_map p;
+	long ret;
+
+	if (!c->enabled)
+		return -EPERM;
+	if (copy_from_user(&p, uarg, minsz))
+		return -EFAULT;
+	if (p.argsz < minsz ||
+	    (p.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)))
+		return -EINVAL;
+	mutex_lock(&c->lock);
+	ret = tce_do_map(c, &p);
+	mutex_unlock(&c->lock);
+	return ret;
+}
+
+static long tce_do_unmap(struct tce_container *c,
+			 struct vfio_iommu_type1_dma_unmap *p)
+{
+	struct iommu_table *tbl;
+	int num, ret;
+
+	ret = tce_default_window_ensure(c);
+	if (ret)
+		return ret;
+	num = tce_window_find(c, p->iova);
+	if (num < 0)
+		return -ENXIO;
+	tbl = c->win[num].tbl;
+	ret = tce_range_check(tbl, p->iova, p->size);
+	if (ret)
+		return ret;
+	tce_clear_range(c, tbl, p->iova >> tbl->it_page_shift,
+			p->size >> tbl->it_page_shift);
+	iommu_flush_tce(tbl);
+	return 0;
+}
+
+static long tce_ioctl_unmap(struct tce_container *c, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
+	struct vfio_iommu_type1_dma_unmap p;
+	long ret;
+
+	if (!c->enabled)
+		return -EPERM;
+	if (copy_from_user(&p, uarg, minsz))
+		return -EFAULT;
+	if (p.argsz < minsz || p.flags)
+		return -EINVAL;
+	mutex_lock(&c->lock);
+	ret = tce_do_unmap(c, &p);
+	mutex_unlock(&c->lock);
+	return ret;
+}
+
+static long tce_ioctl_register(struct tce_container *c, void __user *uarg,
+			       bool reg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_spapr_register_memory,
+				   size);
+	struct vfio_iommu_spapr_register_memory p;
+	long ret;
+
+	if (copy_from_user(&p, uarg, minsz))
+		return -EFAULT;
+	if (p.argsz < minsz || p.flags)
+		return -EINVAL;
+	mutex_lock(&c->lock);
+	if (reg) {
+		ret = tce_mm_bind(c);
+		if (!ret)
+			ret = tce_register_memory(c, p.vaddr, p.size);
+	} else {
+		ret = c->mm ? tce_unregister_memory(c, p.vaddr, p.size) :
+			      -EPERM;
+	}
+	mutex_unlock(&c->lock);
+	return ret;
+}
+
+static long tce_do_create(struct tce_container *c,
+			  struct vfio_iommu_spapr_tce_create *p)
+{
+	int ret;
+
+	ret = tce_mm_bind(c);
+	if (ret)
+		return ret;
+	if (!tce_groups_attached(c))
+		return -ENXIO;
+	ret = tce_default_window_ensure(c);
+	if (ret)
+		return ret;
+	return tce_window_create(c, p->page_shift, p->window_size, p->levels,
+				 &p->start_addr);
+}
+
+static long tce_ioctl_create(struct tce_container *c, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_spapr_tce_create,
+				   start_addr);
+	struct vfio_iommu_spapr_tce_create p;
+	long ret;
+
+	if (copy_from_user(&p, uarg, minsz))
+		return -EFAULT;
+	if (p.argsz < minsz || p.flags)
+		return -EINVAL;
+	mutex_lock(&c->lock);
+	ret = tce_do_create(c, &p);
+	mutex_unlock(&c->lock);
+	if (!ret && copy_to_user(uarg, &p, minsz))
+		return -EFAULT;
+	return ret;
+}
+
+static long tce_do_remove(struct tce_container *c, u64 start)
+{
+	int ret;
+
+	ret = tce_mm_bind(c);
+	if (ret)
+		return ret;
+	if (!tce_groups_attached(c))
+		return -ENXIO;
+	/* Removing the not yet created default window cancels it */
+	if (c->def_window_pending && !start) {
+		c->def_window_pending = false;
+		return 0;
+	}
+	return tce_window_remove(c, start);
+}
+
+static long tce_ioctl_remove(struct tce_container *c, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_spapr_tce_remove,
+				   start_addr);
+	struct vfio_iommu_spapr_tce_remove p;
+	long ret;
+
+	if (copy_from_user(&p, uarg, minsz))
+		return -EFAULT;
+	if (p.argsz < minsz || p.flags)
+		return -EINVAL;
+	mutex_lock(&c->lock);
+	ret = tce_do_remove(c, p.start_addr);
+	mutex_unlock(&c->lock);
+	return ret;
+}
+
+static long tce_eeh_pe_op(struct eeh_pe *pe, struct vfio_eeh_pe_op *op,
+			  void __user *uarg)
+{
+	size_t errsz = offsetofend(struct vfio_eeh_pe_op, err.mask);
+
+	switch (op->op) {
+	case VFIO_EEH_PE_DISABLE:
+		return eeh_pe_set_option(pe, EEH_OPT_DISABLE);
+	case VFIO_EEH_PE_ENABLE:
+		return eeh_pe_set_option(pe, EEH_OPT_ENABLE);
+	case VFIO_EEH_PE_UNFREEZE_IO:
+		return eeh_pe_set_option(pe, EEH_OPT_THAW_MMIO);
+	case VFIO_EEH_PE_UNFREEZE_DMA:
+		return eeh_pe_set_option(pe, EEH_OPT_THAW_DMA);
+	case VFIO_EEH_PE_GET_STATE:
+		return eeh_pe_get_state(pe);
+	case VFIO_EEH_PE_RESET_DEACTIVATE:
+		return eeh_pe_reset(pe, EEH_RESET_DEACTIVATE, true);
+	case VFIO_EEH_PE_RESET_HOT:
+		return eeh_pe_reset(pe, EEH_RESET_HOT, true);
+	case VFIO_EEH_PE_RESET_FUNDAMENTAL:
+		return eeh_pe_reset(pe, EEH_RESET_FUNDAMENTAL, true);
+	case VFIO_EEH_PE_CONFIGURE:
+		return eeh_pe_configure(pe);
+	case VFIO_EEH_PE_INJECT_ERR:
+		if (op->argsz < errsz)
+			return -EINVAL;
+		if (copy_from_user(op, uarg, errsz))
+			return -EFAULT;
+		return eeh_pe_inject_err(pe, op->err.type, op->err.func,
+					 op->err.addr, op->err.mask);
+	default:
+		return -EINVAL;
+	}
+}
+
+static long tce_eeh_group_op(struct iommu_group *grp, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_eeh_pe_op, op);
+	struct vfio_eeh_pe_op op;
+	struct eeh_pe *pe;
+
+	pe = eeh_iommu_group_to_pe(grp);
+	if (!pe)
+		return -ENODEV;
+	if (copy_from_user(&op, uarg, minsz))
+		return -EFAULT;
+	if (op.argsz < minsz || op.flags)
+		return -EINVAL;
+	return tce_eeh_pe_op(pe, &op, uarg);
+}
+
+/* The operation is applied to the PE of every group in the container */
+static long tce_ioctl_eeh(struct tce_container *c, void __user *uarg)
+{
+	struct tce_group *g;
+	long ret = 0;
+
+	mutex_lock(&c->lock);
+	list_for_each_entry(g, &c->groups, node) {
+		ret = tce_eeh_group_op(g->grp, uarg);
+		if (ret)
+			break;
+	}
+	mutex_unlock(&c->lock);
+	return ret;
+}
+
+static long tce_ioctl_enable(struct tce_container *c, bool enable)
+{
+	long ret = 0;
+
+	mutex_lock(&c->lock);
+	if (enable)
+		ret = tce_enable(c);
+	else
+		tce_disable(c);
+	mutex_unlock(&c->lock);
+	return ret;
+}
+
+static long tce_ioctl_v2_only(struct tce_container *c, unsigned int cmd,
+			      void __user *uarg)
+{
+	switch (cmd) {
+	case VFIO_IOMMU_SPAPR_REGISTER_MEMORY:
+		return tce_ioctl_register(c, uarg, true);
+	case VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY:
+		return tce_ioctl_register(c, uarg, false);
+	case VFIO_IOMMU_SPAPR_TCE_CREATE:
+		return tce_ioctl_create(c, uarg);
+	case VFIO_IOMMU_SPAPR_TCE_REMOVE:
+		return tce_ioctl_remove(c, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static long tce_iommu_ioctl(void *iommu_data, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct tce_container *c = iommu_data;
+	void __user *uarg = (void __user *)arg;
+
+	if (cmd == VFIO_CHECK_EXTENSION)
+		return tce_check_extension(arg);
+	if (WARN_ON_ONCE(!c))
+		return -EINVAL;
+	/* One process's container never drives another process's mm */
+	if (READ_ONCE(c->mm) && c->mm != current->mm)
+		return -EPERM;
+
+	switch (cmd) {
+	case VFIO_IOMMU_SPAPR_TCE_GET_INFO:
+		return tce_ioctl_get_info(c, uarg);
+	case VFIO_IOMMU_MAP_DMA:
+		return tce_ioctl_map(c, uarg);
+	case VFIO_IOMMU_UNMAP_DMA:
+		return tce_ioctl_unmap(c, uarg);
+	case VFIO_EEH_PE_OP:
+		return tce_ioctl_eeh(c, uarg);
+	case VFIO_IOMMU_ENABLE:
+	case VFIO_IOMMU_DISABLE:
+		if (c->v2)
+			return -ENOTTY;
+		return tce_ioctl_enable(c, cmd == VFIO_IOMMU_ENABLE);
+	}
+	if (!c->v2)
+		return -ENOTTY;
+	return tce_ioctl_v2_only(c, cmd, uarg);
+}
+
+/* ---- container lifetime, groups ---------------------------------------- */
+
+static void *tce_iommu_open(unsigned long arg)
+{
+	struct tce_container *c;
+
+	if (arg != VFIO_SPAPR_TCE_IOMMU && arg != VFIO_SPAPR_TCE_v2_IOMMU)
+		return ERR_PTR(-EINVAL);
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&c->lock);
+	INIT_LIST_HEAD(&c->groups);
+	INIT_LIST_HEAD(&c->preregs);
+	c->v2 = arg == VFIO_SPAPR_TCE_v2_IOMMU;
+	return c;
+}
+
+/* Unset every window of the container from one group */
+static void tce_group_unset_windows(struct tce_container *c,
+				    struct iommu_table_group *tg)
+{
+	int num;
+
+	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++)
+		if (c->win[num].tbl)
+			tg->ops->unset_window(tg, num);
+}
+
+/* Set every window of the container on a new group, all or nothing */
+static int tce_group_set_windows(struct tce_container *c,
+				 struct iommu_table_group *tg)
+{
+	int num, ret;
+
+	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++) {
+		if (!c->win[num].tbl)
+			continue;
+		ret = tg->ops->set_window(tg, num, c->win[num].tbl);
+		if (ret)
+			goto unset;
+	}
+	return 0;
+unset:
+	while (num--)
+		if (c->win[num].tbl)
+			tg->ops->unset_window(tg, num);
+	return ret;
+}
+
+static int tce_group_compatible(struct tce_container *c,
+				struct iommu_group *grp,
+				struct iommu_table_group *tg)
+{
+	struct tce_group *first = tce_first_group(c);
+
+	if (c->v2 && !tg->max_dynamic_windows_supported)
+		return -EINVAL;
+	/* v1 tables belong to a single PE */
+	if (first && (!c->v2 || tce_find_group(c, grp)))
+		return -EBUSY;
+	if (!tce_group_ops_usable(tg))
+		return -EPERM;
+	/* Windows are created by one group's ops and set on all of them */
+	if (first && first->tg->ops->create_table != tg->ops->create_table)
+		return -EPERM;
+	return 0;
+}
+
+static int tce_attach_locked(struct tce_container *c, struct iommu_group *grp)
+{
+	struct iommu_table_group *tg = iommu_group_get_iommudata(grp);
+	struct tce_group *g;
+	int ret;
+
+	if (!tg)
+		return -ENODEV;
+	ret = tce_group_compatible(c, grp, tg);
+	if (ret)
+		return ret;
+	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
+	if (!g)
+		return -ENOMEM;
+	ret = tce_group_set_windows(c, tg);
+	if (ret) {
+		kfree(g);
+		return ret;
+	}
+	if (!tce_groups_attached(c) && !c->win[0].tbl)
+		c->def_window_pending = true;
+	g->grp = grp;
+	g->tg = tg;
+	list_add_tail(&g->node, &c->groups);
+	return 0;
+}
+
+static int tce_iommu_attach_group(void *iommu_data, struct iommu_group *grp,
+				  enum vfio_group_type type)
+{
+	struct tce_container *c = iommu_data;
+	int ret;
+
+	if (type == VFIO_EMULATED_IOMMU)
+		return -EINVAL;
+	mutex_lock(&c->lock);
+	ret = tce_attach_locked(c, grp);
+	mutex_unlock(&c->lock);
+	return ret;
+}
+
+/*
+ * The windows stay with the container. When the last group leaves, the
+ * tables are emptied (DMA is being returned to the host) while the group
+ * still has them set, so no device can reach a page being released.
+ */
+static void tce_detach_locked(struct tce_container *c, struct tce_group *g)
+{
+	int num;
+
+	list_del(&g->node);
+	if (!tce_groups_attached(c))
+		for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++)
+			if (c->win[num].tbl)
+				tce_clear_table(c, c->win[num].tbl);
+	tce_group_unset_windows(c, g->tg);
+	kfree(g);
+}
+
+static void tce_iommu_detach_group(void *iommu_data, struct iommu_group *grp)
+{
+	struct tce_container *c = iommu_data;
+	struct tce_group *g;
+
+	mutex_lock(&c->lock);
+	g = tce_find_group(c, grp);
+	if (g)
+		tce_detach_locked(c, g);
+	else
+		pr_warn("vfio-spapr-tce: detaching unattached group %d\n",
+			iommu_group_id(grp));
+	mutex_unlock(&c->lock);
+}
+
+static void tce_iommu_release(void *iommu_data)
+{
+	struct tce_container *c = iommu_data;
+	struct tce_group *g;
+	int num;
+
+	mutex_lock(&c->lock);
+	while ((g = tce_first_group(c)))
+		tce_detach_locked(c, g);
+	/* The last detach emptied the tables and unset them everywhere */
+	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++)
+		if (c->win[num].tbl)
+			tce_table_free(c, &c->win[num]);
+	tce_prereg_release_all(c);
+	tce_disable(c);
+	mutex_unlock(&c->lock);
+	if (c->mm)
+		mmdrop(c->mm);
+	mutex_destroy(&c->lock);
+	kfree(c);
+}
+
+static const struct vfio_iommu_driver_ops tce_iommu_driver_ops = {
+	.name		= "iommu-vfio-powerpc",
+	.owner		= THIS_MODULE,
+	.open		= tce_iommu_open,
+	.release	= tce_iommu_release,
+	.ioctl		= tce_iommu_ioctl,
+	.attach_group	= tce_iommu_attach_group,
+	.detach_group	= tce_iommu_detach_group,
+};
+
+static int __init tce_iommu_init(void)
+{
+	return vfio_register_iommu_driver(&tce_iommu_driver_ops);
+}
+
+static void __exit tce_iommu_exit(void)
+{
+	vfio_unregister_iommu_driver(&tce_iommu_driver_ops);
+}
+
+module_init(tce_iommu_init);
+module_exit(tce_iommu_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("VFIO IOMMU backend for sPAPR TCE (pSeries)");
