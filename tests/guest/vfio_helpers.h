@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Shared helpers for the guest test programs (static, ppc64le, run under
+ * busybox in a QEMU -M pseries guest): TAP output, sysfs binding, VFIO
+ * container/group/device set-up, sPAPR TCE ioctl wrappers (returning
+ * -errno), VmLck / pinned page accounting, buffers, and the QEMU "edu"
+ * device's DMA engine.
+ */
+#ifndef VFIO_HELPERS_H
+#define VFIO_HELPERS_H
+
+#include <errno.h>	/* the wrappers return -errno */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/vfio.h>
+
+/* ------------------------------------------------------------------ TAP */
+
+/* Line-buffers stdout; the plan is printed by tap_done() (trailing plan). */
+void tap_init(const char *prog);
+/* "ok N - name" or "not ok N - name"; returns cond. */
+bool tap_ok(bool cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * Checks a wrapper return value (0/positive = success, -errno = failure)
+ * against the expected one; on mismatch prints both with errno names.
+ */
+bool tap_rc(long got, long expect, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "ok N - name # SKIP reason" */
+void tap_skip(const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "1..0 # SKIP reason" and exit(0) (only before any test was printed). */
+void tap_skip_all(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+/* "Bail out! reason", print the plan, exit(1). */
+void tap_bail(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+/* Prints "1..N"; returns the exit status: 0 iff nothing failed. */
+int tap_done(void);
+int tap_failed(void);
+/* "-EINVAL (Invalid argument)" style text for a wrapper return value. */
+const char *rc_str(long rc);
+
+/* ------------------------------------------------------ sysfs / binding */
+
+#define EDU_VENDOR 0x1234
+#define EDU_DEVICE 0x11e8
+
+/* First PCI device with vendor:device, into bdf; 0 or -ENODEV. */
+int pci_find_device(uint16_t vendor, uint16_t device, char *bdf, size_t len);
+/* The device address from argv[1] or, if absent, the first edu device. */
+int pci_pick_device(int argc, char **argv, char *bdf, size_t len);
+/* Current driver name into drv ("" when unbound); 0 or -errno. */
+int pci_driver(const char *bdf, char *drv, size_t len);
+/* driver_override=vfio-pci, unbind from the current driver, drivers_probe. */
+int pci_bind_vfio(const char *bdf);
+/*
+ * Reverse: unbind (from vfio-pci or whatever), clear driver_override, then
+ * bind to drv (NULL or "": just drivers_probe, e.g. for edu which has none).
+ */
+int pci_rebind(const char *bdf, const char *drv);
+/* Group number from /sys/bus/pci/devices/BDF/iommu_group; -errno. */
+int pci_iommu_group(const char *bdf);
+int write_file(const char *path, const char *s);
+/* Reads the first integer in a file (returns -errno when unreadable). */
+long long read_ll(const char *path);
+
+/* --------------------------------------------------------- accounting */
+
+/* VmLck of this process in kB (-1 if unreadable). */
+long vmlck_kb(void);
+/* VmLck of another process in kB. */
+long vmlck_kb_pid(pid_t pid);
+/* System-wide FOLL_PIN pinned pages: nr_foll_pin_acquired - released
+ * (after vm/stat_refresh), -1 if unavailable. */
+long long pinned_pages(void);
+/*
+ * TCEs mapped in the windows of bdf's PE according to our platform
+ * module's debugfs (/sys/kernel/debug/pseries_tce_ddw/DOMAIN:BUS-*\/windows,
+ * column tces_mapped; mounts debugfs if needed). -ENOENT when the module
+ * (or that file) is absent, e.g. under the in-tree platform ops.
+ */
+long long ddw_debugfs_mapped(const char *bdf);
+/* Polls get() (up to 3s) until it returns want; returns the last value. */
+long long settle_ll(long long (*get)(void), long long want);
+/* /proc/meminfo field in kB, -1 if absent. */
+long meminfo_kb(const char *field);
+
+/* ------------------------------------------------------------- buffers */
+
+size_t sys_page_size(void);
+/* Anonymous, page aligned, zero filled, populated; NULL on failure. */
+void *buf_alloc(size_t len);
+/*
+ * Hugetlb backed buffer of the smallest huge page size >= 1 << shift
+ * (reserves pages in /sys/kernel/mm/hugepages if needed); *len is rounded
+ * up to whole huge pages (pass it to buf_free). NULL with *why set if not
+ * available (so the caller can print a TAP skip).
+ */
+void *buf_alloc_huge(size_t *len, unsigned int shift, const char **why);
+void buf_free(void *p, size_t len);
+/* xorshift64 random pattern, seeded per call */
+void fill_random(void *p, size_t len, uint64_t *seed);
+uint64_t test_seed(void);
+
+/* ------------------------------------------------------------- VFIO */
+
+struct vfio_dev {
+	char bdf[32];
+	int group_id;
+	int container;		/* fd or -1 */
+	int group;		/* fd or -1 */
+	int device;		/* fd or -1 */
+	int iommu_type;		/* VFIO_SPAPR_TCE_IOMMU / _v2_ / 0 */
+	volatile uint8_t *bar0;
+	size_t bar0_size;
+	uint64_t bar0_offset;	/* region offset in the device fd */
+	uint64_t cfg_offset;
+};
+
+void vfio_dev_init(struct vfio_dev *d);
+/* Opens /dev/vfio/vfio, checks the API version; fd or -errno. */
+int vfio_open_container(void);
+/* Opens /dev/vfio/N for the bdf's group and checks it is viable. */
+int vfio_open_group(struct vfio_dev *d, const char *bdf);
+/*
+ * Full set-up: bind to vfio-pci if needed, container, group, SET_CONTAINER,
+ * SET_IOMMU(type) (type 0: stop before SET_IOMMU), and if with_device the
+ * device fd. 0 or -errno (d is left half-open for vfio_close on error).
+ */
+int vfio_open(struct vfio_dev *d, const char *bdf, int type, bool with_device);
+int vfio_set_iommu(struct vfio_dev *d, int type);
+int vfio_get_device(struct vfio_dev *d);
+/* Unmaps BAR0, closes device, group, container (in that order). */
+void vfio_close(struct vfio_dev *d);
+
+/* BAR0 mmap via VFIO_DEVICE_GET_REGION_INFO (falls back to pread/pwrite). */
+int vfio_map_bar0(struct vfio_dev *d);
+int vfio_cfg_read(struct vfio_dev *d, unsigned int off, void *buf, size_t len);
+int vfio_cfg_write(struct vfio_dev *d, unsigned int off, const void *buf,
+		   size_t len);
+/* PCI_COMMAND |= MEMORY | MASTER through the config region. */
+int vfio_enable_bus_master(struct vfio_dev *d);
+
+/* ioctl wrappers: result (>= 0) or -errno */
+long vfio_ioctl(int fd, unsigned long req, void *arg);
+long spapr_get_info(int c, struct vfio_iommu_spapr_tce_info *info,
+		    uint32_t argsz);
+long spapr_register(int c, const void *vaddr, uint64_t size);
+long spapr_unregister(int c, const void *vaddr, uint64_t size);
+long spapr_create(int c, uint32_t page_shift, uint64_t window_size,
+		  uint32_t levels, uint64_t *start_addr);
+long spapr_remove(int c, uint64_t start_addr);
+long dma_map(int c, const void *vaddr, uint64_t iova, uint64_t size,
+	     uint32_t flags);
+long dma_unmap(int c, uint64_t iova, uint64_t size);
+long iommu_enable(int c);
+long iommu_disable(int c);
+
+#define DMA_RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+
+/* ------------------------------------------------------------- edu */
+
+#define EDU_REG_IDENT	0x00
+#define EDU_REG_DMA_SRC	0x80
+#define EDU_REG_DMA_DST	0x88
+#define EDU_REG_DMA_CNT	0x90
+#define EDU_REG_DMA_CMD	0x98
+#define EDU_DMA_START	0x1
+#define EDU_DMA_TO_RAM	0x2
+#define EDU_BUF_OFF	0x40000
+#define EDU_BUF_SIZE	4096
+/*
+ * QEMU 7.2's edu_check_range() treats the end of the transfer as exclusive
+ * against the buffer end, so a DMA touching the last byte of the buffer
+ * is "out of bounds" and hw_error() aborts QEMU: only 4095 bytes usable.
+ */
+#define EDU_DMA_MAX	4095
+#define EDU_IDENT	0x010000edu
+
+struct edu {
+	struct vfio_dev *d;
+	bool swap;	/* device registers are big endian as seen by us */
+};
+
+/* Maps BAR0, checks the ident register, enables bus mastering. */
+int edu_init(struct edu *e, struct vfio_dev *d);
+/*
+ * One DMA of len bytes (buf_off + len <= EDU_DMA_MAX) between bus address
+ * iova and the edu buffer at offset buf_off; to_ram: edu -> RAM, else
+ * RAM -> edu. Polls the command register until the start bit clears.
+ * 0 or -ETIMEDOUT/-EINVAL/-EIO (all-ones read: frozen PE).
+ */
+int edu_dma(struct edu *e, uint64_t iova, uint32_t buf_off, uint32_t len,
+	    bool to_ram);
+/*
+ * Copies len bytes (any size, EDU_DMA_MAX per DMA) from bus address
+ * src_iova to bus address dst_iova through the edu buffer. 0 or -errno.
+ */
+int edu_copy(struct edu *e, uint64_t src_iova, uint64_t dst_iova, size_t len);
+
+#endif
