@@ -5,6 +5,13 @@
 # JOBS is a comma-separated list of PAIRING/TEST (see guest/run-jobs), or
 # "shell" for an interactive shell. The console goes to out/VARIANT/NAME.log,
 # QEMU's spapr_iommu trace events to out/VARIANT/NAME.trace when TRACE=1.
+#
+# Devices, each PHB its own IOMMU group (PCI domain = PHB index):
+#   0001:00:00.0  edu, 64-bit DMA mask          the main test device
+#   0002:00:00.0  nvme, 64 MiB disk             a real-world DMA device
+#   0003:00:00.0  edu                           a second container
+#   0004:00:00.0  edu on a PHB with ddw=off     no Dynamic DMA Window
+#   0005:00:00.0, 0005:00:01.0  two edu         a multi-device PE
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -35,7 +42,14 @@ qemu=(qemu-system-ppc64 -M pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broke
       -device edu,dma_mask=0xffffffffffffffff,bus=phb1.0,addr=0
       -device spapr-pci-host-bridge,index=2,id=phb2
       -drive file="$disk",if=none,id=nvm0,format=raw
-      -device nvme,serial=bench0,drive=nvm0,bus=phb2.0,addr=0)
+      -device nvme,serial=bench0,drive=nvm0,bus=phb2.0,addr=0
+      -device spapr-pci-host-bridge,index=3,id=phb3
+      -device edu,dma_mask=0xffffffffffffffff,bus=phb3.0,addr=0
+      -device spapr-pci-host-bridge,index=4,id=phb4,ddw=off
+      -device edu,dma_mask=0xffffffffffffffff,bus=phb4.0,addr=0
+      -device spapr-pci-host-bridge,index=5,id=phb5
+      -device edu,dma_mask=0xffffffffffffffff,bus=phb5.0,addr=0
+      -device edu,dma_mask=0xffffffffffffffff,bus=phb5.0,addr=1)
 if [ "${TRACE:-0}" = 1 ]; then
 	qemu+=(-trace "enable=spapr_iommu_*" -D "$dir/$name.trace")
 	rm -f "$dir/$name.trace"
