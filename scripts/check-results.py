@@ -14,8 +14,9 @@ import sys
 KERNEL_ERRORS = re.compile(
     r"(Oops|WARNING:|BUG:|kernel BUG|Kernel panic|Unable to handle kernel"
     r"|possible circular locking|possible recursive locking"
-    r"|inconsistent lock state|suspicious RCU usage|lockdep|DEBUG_LOCKS_WARN_ON"
-    r"|KASAN|UBSAN|new suspected memory leak|unreferenced object"
+    r"|inconsistent lock state|suspicious RCU usage|lockdep is turned off"
+    r"|DEBUG_LOCKS_WARN_ON|bad unlock balance|held lock freed"
+    r"|BUG: KASAN|KASAN: |UBSAN:|new suspected memory leak|unreferenced object"
     r"|Call Trace:|TIMEOUT after)")
 TAP = re.compile(r"^\s*(not ok|ok)\s+\d+(\s.*)?$")
 SKIP = re.compile(r"#\s*SKIP", re.IGNORECASE)

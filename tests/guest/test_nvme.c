@@ -1,0 +1,814 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A realistic device through the sPAPR TCE VFIO backend: the QEMU NVMe
+ * controller (-device nvme,serial=bench0, 64 MiB raw disk) driven from user
+ * space through a v2 container and a 64-bit DDW with 64K IOMMU pages.
+ *
+ *  1. v2 container: REGISTER_MEMORY one arena, TCE_CREATE a 64K-page DDW,
+ *     MAP_DMA each queue and buffer (with its DMA direction) at its own
+ *     IOVA, unmapped gaps in between;
+ *  2. controller disable/enable (CC, CSTS, AQA/ASQ/ACQ), admin queue,
+ *     Identify Controller (serial "bench0"), Identify Namespace (the size of
+ *     the disk), one I/O completion + submission queue pair;
+ *  3. WRITE 256 KiB of random data at an LBA with a PRP list, FLUSH, READ
+ *     it back into another buffer (PRP list), and once more into a buffer
+ *     not page aligned (65 PRP entries): byte for byte equal;
+ *  4. delete the queues, shut the controller down, UNMAP, REMOVE the
+ *     window, close: VmLck back;
+ *  5. give the controller to the kernel nvme driver, read the same blocks
+ *     from /dev/nvme0n1 with O_DIRECT: same bytes; unbind it again and
+ *     unload nvme (the device is left with no driver).
+ * Completions are polled; no interrupts.
+ *
+ * Usage: test_nvme [BDF]   (default: the first NVMe controller, 0002:00:00.0)
+ */
+#define _GNU_SOURCE
+#include "vfio_helpers.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SZ_4K		0x1000ull
+#define SZ_64K		0x10000ull
+#define SZ_1M		0x100000ull
+#define SZ_1G		0x40000000ull
+#define DISK_BYTES	(64 * SZ_1M)
+#define XFER_BYTES	(256 * 1024ull)
+#define SERIAL		"bench0"
+
+/* ------------------------------------------------ NVMe register layer */
+
+#define NVME_REG_CAP	0x00
+#define NVME_REG_VS	0x08
+#define NVME_REG_INTMS	0x0c
+#define NVME_REG_CC	0x14
+#define NVME_REG_CSTS	0x1c
+#define NVME_REG_AQA	0x24
+#define NVME_REG_ASQ	0x28
+#define NVME_REG_ACQ	0x30
+#define NVME_REG_DBS	0x1000
+
+#define NVME_CC_EN		(1u << 0)
+#define NVME_CC_SHN_NORMAL	(1u << 14)
+#define NVME_CC_IOSQES		(6u << 16)	/* 64-byte SQ entries */
+#define NVME_CC_IOCQES		(4u << 20)	/* 16-byte CQ entries */
+#define NVME_CSTS_RDY		(1u << 0)
+#define NVME_CSTS_CFS		(1u << 1)
+#define NVME_CSTS_SHST_MASK	(3u << 2)
+#define NVME_CSTS_SHST_DONE	(2u << 2)
+
+#define NVME_CAP_MQES(c)	((uint32_t)((c) & 0xffff))
+#define NVME_CAP_TO(c)		((uint32_t)(((c) >> 24) & 0xff))
+#define NVME_CAP_DSTRD(c)	((uint32_t)(((c) >> 32) & 0xf))
+#define NVME_CAP_CSS_NVM(c)	(((c) >> 37) & 1)
+#define NVME_CAP_MPSMIN(c)	((uint32_t)(((c) >> 48) & 0xf))
+
+/* admin opcodes */
+#define NVME_ADM_DELETE_SQ	0x00
+#define NVME_ADM_CREATE_SQ	0x01
+#define NVME_ADM_DELETE_CQ	0x04
+#define NVME_ADM_CREATE_CQ	0x05
+#define NVME_ADM_IDENTIFY	0x06
+/* NVM opcodes */
+#define NVME_CMD_FLUSH		0x00
+#define NVME_CMD_WRITE		0x01
+#define NVME_CMD_READ		0x02
+
+#define NVME_PAGE		SZ_4K	/* CC.MPS = 0 */
+#define QDEPTH			32
+
+struct nvme_sqe {
+	uint32_t cdw0;		/* opcode 7:0, CID 31:16 */
+	uint32_t nsid;
+	uint64_t rsvd;
+	uint64_t mptr;
+	uint64_t prp1;
+	uint64_t prp2;
+	uint32_t cdw10, cdw11, cdw12, cdw13, cdw14, cdw15;
+};
+
+struct nvme_cqe {
+	uint32_t dw0;
+	uint32_t dw1;
+	uint16_t sq_head;
+	uint16_t sq_id;
+	uint16_t cid;
+	uint16_t status;	/* phase bit 0, status field 15:1 */
+};
+
+_Static_assert(sizeof(struct nvme_sqe) == 64, "SQ entry");
+_Static_assert(sizeof(struct nvme_cqe) == 16, "CQ entry");
+
+struct nvme_ctrl {
+	struct vfio_dev *d;
+	uint64_t cap;
+	uint32_t dbstride;	/* bytes between doorbells */
+	unsigned int timeout_ms;
+};
+
+struct nvme_queue {
+	uint16_t qid;
+	uint16_t depth;
+	struct nvme_sqe *sq;
+	volatile struct nvme_cqe *cq;
+	uint64_t sq_iova, cq_iova;
+	uint16_t sq_tail, cq_head, cid;
+	uint16_t phase;
+};
+
+static inline void barrier_sync(void)
+{
+	__asm__ __volatile__("sync" ::: "memory");
+}
+
+/* The registers are little endian, and so is this guest. */
+static uint32_t rd32(struct nvme_ctrl *n, unsigned int off)
+{
+	uint32_t v = ~0u;
+
+	if (n->d->bar0) {
+		barrier_sync();
+		v = *(volatile uint32_t *)(n->d->bar0 + off);
+		barrier_sync();
+	} else if (pread(n->d->device, &v, 4,
+			 (off_t)(n->d->bar0_offset + off)) != 4) {
+		v = ~0u;
+	}
+	return v;
+}
+
+static void wr32(struct nvme_ctrl *n, unsigned int off, uint32_t v)
+{
+	barrier_sync();
+	if (n->d->bar0)
+		*(volatile uint32_t *)(n->d->bar0 + off) = v;
+	else if (pwrite(n->d->device, &v, 4,
+			(off_t)(n->d->bar0_offset + off)) != 4)
+		tap_diag("nvme: pwrite at 0x%x failed", off);
+	barrier_sync();
+}
+
+/* 64-bit registers as two 32-bit accesses, low half first */
+static uint64_t rd64(struct nvme_ctrl *n, unsigned int off)
+{
+	uint64_t lo = rd32(n, off);
+
+	return lo | (uint64_t)rd32(n, off + 4) << 32;
+}
+
+static void wr64(struct nvme_ctrl *n, unsigned int off, uint64_t v)
+{
+	wr32(n, off, (uint32_t)v);
+	wr32(n, off + 4, (uint32_t)(v >> 32));
+}
+
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Polls CSTS until (CSTS & mask) == want; 0, -EIO (CFS/all ones) or -ETIMEDOUT */
+static int nvme_wait_csts(struct nvme_ctrl *n, uint32_t mask, uint32_t want)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		uint32_t csts = rd32(n, NVME_REG_CSTS);
+
+		if (csts == ~0u)
+			return -EIO;
+		if ((csts & mask) == want)
+			return 0;
+		if ((csts & NVME_CSTS_CFS) && want)
+			return -EIO;
+		if (elapsed_ms(&t0) > n->timeout_ms)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
+static int nvme_probe(struct nvme_ctrl *n, struct vfio_dev *d)
+{
+	int r;
+
+	n->d = d;
+	r = vfio_map_bar0(d);
+	if (r)
+		return r;
+	if (d->bar0_size < NVME_REG_DBS + 4 * 8)
+		return -ENODEV;
+	r = vfio_enable_bus_master(d);
+	if (r)
+		return r;
+	n->cap = rd64(n, NVME_REG_CAP);
+	if (n->cap == ~0ull)
+		return -EIO;
+	n->dbstride = 4u << NVME_CAP_DSTRD(n->cap);
+	/* CAP.TO is in 500ms units; TCG is slow, allow some more */
+	n->timeout_ms = 500 * (NVME_CAP_TO(n->cap) ? NVME_CAP_TO(n->cap) : 1) +
+			10000;
+	return 0;
+}
+
+static int nvme_disable(struct nvme_ctrl *n)
+{
+	uint32_t cc = rd32(n, NVME_REG_CC);
+
+	if (cc & NVME_CC_EN)
+		wr32(n, NVME_REG_CC, cc & ~NVME_CC_EN);
+	return nvme_wait_csts(n, NVME_CSTS_RDY, 0);
+}
+
+static int nvme_enable(struct nvme_ctrl *n, const struct nvme_queue *admin)
+{
+	uint32_t aqa = (uint32_t)(admin->depth - 1) << 16 |
+		       (uint32_t)(admin->depth - 1);
+
+	wr32(n, NVME_REG_INTMS, ~0u);	/* polled: no interrupts */
+	wr32(n, NVME_REG_AQA, aqa);
+	wr64(n, NVME_REG_ASQ, admin->sq_iova);
+	wr64(n, NVME_REG_ACQ, admin->cq_iova);
+	/* CSS = NVM, MPS = 4K, round robin */
+	wr32(n, NVME_REG_CC, NVME_CC_IOSQES | NVME_CC_IOCQES | NVME_CC_EN);
+	return nvme_wait_csts(n, NVME_CSTS_RDY, NVME_CSTS_RDY);
+}
+
+static int nvme_shutdown(struct nvme_ctrl *n)
+{
+	uint32_t cc = rd32(n, NVME_REG_CC);
+	int r;
+
+	wr32(n, NVME_REG_CC, cc | NVME_CC_SHN_NORMAL);
+	r = nvme_wait_csts(n, NVME_CSTS_SHST_MASK, NVME_CSTS_SHST_DONE);
+	if (r)
+		return r;
+	return nvme_disable(n);
+}
+
+static void nvme_queue_init(struct nvme_queue *q, uint16_t qid, void *sq,
+			    uint64_t sq_iova, void *cq, uint64_t cq_iova)
+{
+	memset(q, 0, sizeof(*q));
+	q->qid = qid;
+	q->depth = QDEPTH;
+	q->sq = sq;
+	q->cq = cq;
+	q->sq_iova = sq_iova;
+	q->cq_iova = cq_iova;
+	q->phase = 1;
+	memset(sq, 0, QDEPTH * sizeof(struct nvme_sqe));
+	memset(cq, 0, QDEPTH * sizeof(struct nvme_cqe));
+}
+
+static unsigned int sq_doorbell(struct nvme_ctrl *n, uint16_t qid)
+{
+	return NVME_REG_DBS + 2u * qid * n->dbstride;
+}
+
+static unsigned int cq_doorbell(struct nvme_ctrl *n, uint16_t qid)
+{
+	return NVME_REG_DBS + (2u * qid + 1) * n->dbstride;
+}
+
+/*
+ * Submits one command and polls for its completion. Returns the NVMe
+ * status field (0 = success), or -ETIMEDOUT / -EIO (a completion for
+ * another command, or a dead device). *dw0 gets the result dword.
+ */
+static int nvme_exec(struct nvme_ctrl *n, struct nvme_queue *q,
+		     struct nvme_sqe *cmd, uint32_t *dw0)
+{
+	uint16_t cid = q->cid++;
+	volatile struct nvme_cqe *cqe;
+	struct timespec t0;
+	uint16_t status;
+
+	cmd->cdw0 = (cmd->cdw0 & 0xffff) | (uint32_t)cid << 16;
+	q->sq[q->sq_tail] = *cmd;
+	q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->depth);
+	wr32(n, sq_doorbell(n, q->qid), q->sq_tail);	/* syncs first */
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cqe = &q->cq[q->cq_head];
+	while (((status = cqe->status) & 1) != q->phase) {
+		if (elapsed_ms(&t0) > n->timeout_ms)
+			return -ETIMEDOUT;
+		if (rd32(n, NVME_REG_CSTS) == ~0u)
+			return -EIO;
+		usleep(200);
+	}
+	barrier_sync();		/* the entry after its phase bit */
+	if (dw0)
+		*dw0 = cqe->dw0;
+	if (cqe->cid != cid) {
+		tap_diag("nvme: completion for cid %u, expected %u", cqe->cid,
+			 cid);
+		return -EIO;
+	}
+	if (++q->cq_head == q->depth) {
+		q->cq_head = 0;
+		q->phase ^= 1;
+	}
+	wr32(n, cq_doorbell(n, q->qid), q->cq_head);
+	return status >> 1;
+}
+
+static int nvme_identify(struct nvme_ctrl *n, struct nvme_queue *admin,
+			 uint32_t cns, uint32_t nsid, uint64_t iova)
+{
+	struct nvme_sqe c = {
+		.cdw0 = NVME_ADM_IDENTIFY, .nsid = nsid, .prp1 = iova,
+		.cdw10 = cns,
+	};
+
+	return nvme_exec(n, admin, &c, NULL);
+}
+
+static int nvme_create_io_queues(struct nvme_ctrl *n, struct nvme_queue *admin,
+				 struct nvme_queue *io)
+{
+	uint32_t qsize = (uint32_t)(io->depth - 1) << 16 | io->qid;
+	struct nvme_sqe cq = {
+		.cdw0 = NVME_ADM_CREATE_CQ, .prp1 = io->cq_iova,
+		.cdw10 = qsize, .cdw11 = 1,	/* contiguous, no interrupts */
+	};
+	struct nvme_sqe sq = {
+		.cdw0 = NVME_ADM_CREATE_SQ, .prp1 = io->sq_iova,
+		.cdw10 = qsize, .cdw11 = (uint32_t)io->qid << 16 | 1,
+	};
+	int r = nvme_exec(n, admin, &cq, NULL);
+
+	return r ? r : nvme_exec(n, admin, &sq, NULL);
+}
+
+static int nvme_delete_io_queues(struct nvme_ctrl *n, struct nvme_queue *admin,
+				 struct nvme_queue *io)
+{
+	struct nvme_sqe sq = { .cdw0 = NVME_ADM_DELETE_SQ, .cdw10 = io->qid };
+	struct nvme_sqe cq = { .cdw0 = NVME_ADM_DELETE_CQ, .cdw10 = io->qid };
+	int r = nvme_exec(n, admin, &sq, NULL);
+
+	return r ? r : nvme_exec(n, admin, &cq, NULL);
+}
+
+/*
+ * PRP entries for len bytes at bus address iova (dword aligned): PRP1 is
+ * iova, PRP2 the second page or, beyond two pages, a list in one page.
+ */
+static int nvme_prp(uint64_t iova, uint64_t len, uint64_t *list,
+		    uint64_t list_iova, uint64_t *prp1, uint64_t *prp2)
+{
+	uint64_t first = iova & ~(NVME_PAGE - 1);
+	uint64_t pages = (iova + len - first + NVME_PAGE - 1) / NVME_PAGE;
+	uint64_t i;
+
+	if (iova & 3 || !len || pages - 1 > NVME_PAGE / 8)
+		return -EINVAL;
+	*prp1 = iova;
+	*prp2 = 0;
+	if (pages == 2)
+		*prp2 = first + NVME_PAGE;
+	if (pages <= 2)
+		return 0;
+	for (i = 1; i < pages; i++)
+		list[i - 1] = first + i * NVME_PAGE;
+	*prp2 = list_iova;
+	return 0;
+}
+
+/* One READ or WRITE of len bytes at slba through a PRP list */
+static int nvme_rw(struct nvme_ctrl *n, struct nvme_queue *io, uint8_t opc,
+		   uint32_t lba_shift, uint64_t slba, uint64_t iova,
+		   uint64_t len, uint64_t *list, uint64_t list_iova)
+{
+	struct nvme_sqe c = { .cdw0 = opc, .nsid = 1 };
+	int r;
+
+	r = nvme_prp(iova, len, list, list_iova, &c.prp1, &c.prp2);
+	if (r)
+		return r;
+	c.cdw10 = (uint32_t)slba;
+	c.cdw11 = (uint32_t)(slba >> 32);
+	c.cdw12 = (uint32_t)((len >> lba_shift) - 1);
+	return nvme_exec(n, io, &c, NULL);
+}
+
+/* ------------------------------------------------------------- the test */
+
+/* Arena slots of 64K, each mapped at its own IOVA with a gap after it */
+enum slot {
+	S_ASQ, S_ACQ, S_IOSQ, S_IOCQ, S_IDENT, S_PRP,
+	S_WBUF, S_RBUF = S_WBUF + 4, S_UBUF = S_RBUF + 4,
+	S_COUNT = S_UBUF + 5,
+};
+
+struct region {
+	const char *name;
+	enum slot slot;
+	unsigned int nslots;
+	uint32_t flags;		/* device access */
+};
+
+static const struct region regions[] = {
+	{ "admin SQ", S_ASQ, 1, DMA_RW },
+	{ "admin CQ", S_ACQ, 1, DMA_RW },
+	{ "I/O SQ", S_IOSQ, 1, DMA_RW },
+	{ "I/O CQ", S_IOCQ, 1, DMA_RW },
+	{ "identify buffer", S_IDENT, 1, VFIO_DMA_MAP_FLAG_WRITE },
+	{ "PRP lists", S_PRP, 1, VFIO_DMA_MAP_FLAG_READ },
+	{ "write buffer", S_WBUF, 4, VFIO_DMA_MAP_FLAG_READ },
+	{ "read buffer", S_RBUF, 4, VFIO_DMA_MAP_FLAG_WRITE },
+	{ "unaligned read buffer", S_UBUF, 5, VFIO_DMA_MAP_FLAG_WRITE },
+};
+
+#define NREGIONS (sizeof(regions) / sizeof(regions[0]))
+#define UBUF_OFF 0x1200		/* in-page offset 0x200 */
+
+struct ctx {
+	char bdf[32];
+	struct vfio_dev d;
+	struct nvme_ctrl n;
+	struct nvme_queue admin, io;
+	uint8_t *arena;
+	size_t arena_len;
+	uint64_t win;
+	bool window, registered, mapped[NREGIONS];
+	uint32_t lba_shift;
+	uint64_t nsze, slba;
+	uint8_t *pattern;	/* what was written */
+	uint64_t seed;
+};
+
+static void *slot_ptr(struct ctx *c, enum slot s)
+{
+	return c->arena + (size_t)s * SZ_64K;
+}
+
+/* slot s lives at win + (2s + 1) * 64K: nothing mapped around it */
+static uint64_t slot_iova(struct ctx *c, enum slot s)
+{
+	return c->win + (2ull * s + 1) * SZ_64K;
+}
+
+static long first_diff(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return (long)i;
+	return -1;
+}
+
+static bool dma_setup(struct ctx *c)
+{
+	int fd = c->d.container;
+	struct vfio_iommu_spapr_tce_info info;
+	size_t i;
+	long r;
+
+	if (!tap_rc(spapr_get_info(fd, &info, sizeof(info)), 0, "GET_INFO"))
+		return false;
+	if (!(info.ddw.pgsizes & SZ_64K)) {
+		tap_skip("64K IOMMU pages not offered", "64K DDW");
+		return false;
+	}
+	c->arena_len = S_COUNT * SZ_64K;
+	c->arena = buf_alloc(c->arena_len);
+	if (!c->arena)
+		tap_bail("cannot allocate %zu bytes", c->arena_len);
+	r = spapr_register(fd, c->arena, c->arena_len);
+	c->registered = !r;
+	if (!tap_rc(r, 0, "REGISTER_MEMORY %zu KiB", c->arena_len >> 10))
+		return false;
+	r = spapr_create(fd, 16, SZ_1G, 1, &c->win);
+	c->window = !r;
+	if (!tap_rc(r, 0, "TCE_CREATE 64K pages x 1 GiB"))
+		return false;
+	tap_diag("DDW at 0x%llx", (unsigned long long)c->win);
+	tap_ok(c->win >= (1ull << 32), "the DDW is above 4 GiB (0x%llx)",
+	       (unsigned long long)c->win);
+	for (i = 0; i < NREGIONS; i++) {
+		const struct region *g = &regions[i];
+
+		r = dma_map(fd, slot_ptr(c, g->slot), slot_iova(c, g->slot),
+			    g->nslots * SZ_64K, g->flags);
+		c->mapped[i] = !r;
+		if (r) {
+			tap_rc(r, 0, "MAP_DMA %s", g->name);
+			return false;
+		}
+	}
+	tap_ok(true, "MAP_DMA of %zu regions (queues, buffers, PRP lists)",
+	       NREGIONS);
+	return true;
+}
+
+static void dma_teardown(struct ctx *c)
+{
+	int fd = c->d.container;
+	size_t i;
+	long r = 0, r1;
+
+	for (i = 0; i < NREGIONS; i++) {
+		const struct region *g = &regions[i];
+
+		if (!c->mapped[i])
+			continue;
+		r1 = dma_unmap(fd, slot_iova(c, g->slot), g->nslots * SZ_64K);
+		if (r1 < 0 && !r)
+			r = r1;
+	}
+	tap_ok(r >= 0, "UNMAP_DMA every region (%s)", rc_str(r));
+	if (c->window)
+		tap_rc(spapr_remove(fd, c->win), 0, "TCE_REMOVE the DDW");
+	if (c->registered)
+		tap_rc(spapr_unregister(fd, c->arena, c->arena_len), 0,
+		       "UNREGISTER_MEMORY");
+}
+
+static bool ctrl_bringup(struct ctx *c)
+{
+	struct nvme_ctrl *n = &c->n;
+	int r;
+
+	r = nvme_probe(n, &c->d);
+	if (!tap_rc(r, 0, "BAR0 mapped, bus master on, CAP readable"))
+		return false;
+	tap_diag("CAP 0x%016llx VS 0x%08x (MQES %u, DSTRD %u, TO %u, MPSMIN %u)",
+		 (unsigned long long)n->cap, rd32(n, NVME_REG_VS),
+		 NVME_CAP_MQES(n->cap), NVME_CAP_DSTRD(n->cap),
+		 NVME_CAP_TO(n->cap), NVME_CAP_MPSMIN(n->cap));
+	if (!tap_ok(NVME_CAP_CSS_NVM(n->cap) && NVME_CAP_MPSMIN(n->cap) == 0 &&
+		    NVME_CAP_MQES(n->cap) + 1 >= QDEPTH,
+		    "CAP: NVM command set, 4K pages, queues of %u entries",
+		    QDEPTH))
+		return false;
+	if (!tap_rc(nvme_disable(n), 0, "CC.EN=0: CSTS.RDY clears"))
+		return false;
+	nvme_queue_init(&c->admin, 0, slot_ptr(c, S_ASQ),
+			slot_iova(c, S_ASQ), slot_ptr(c, S_ACQ),
+			slot_iova(c, S_ACQ));
+	return tap_rc(nvme_enable(n, &c->admin), 0,
+		      "AQA/ASQ/ACQ in the DDW, CC.EN=1: CSTS.RDY sets");
+}
+
+/* "bench0" followed by space padding up to 20 bytes */
+static bool serial_is(const uint8_t *sn, const char *want)
+{
+	size_t len = strlen(want), i;
+
+	if (memcmp(sn, want, len))
+		return false;
+	for (i = len; i < 20; i++)
+		if (sn[i] != ' ' && sn[i] != 0)
+			return false;
+	return true;
+}
+
+static bool identify(struct ctx *c)
+{
+	uint8_t *id = slot_ptr(c, S_IDENT);
+	uint8_t flbas, lbads;
+	uint32_t lbaf;
+	int r;
+
+	memset(id, 0xa5, SZ_4K);
+	r = nvme_identify(&c->n, &c->admin, 1, 0, slot_iova(c, S_IDENT));
+	if (!tap_rc(r, 0, "Identify Controller completes"))
+		return false;
+	tap_diag("SN '%.20s' MN '%.40s' FR '%.8s' MDTS %u NN %u", id + 4,
+		 id + 24, id + 64, id[77], *(uint32_t *)(id + 516));
+	tap_ok(serial_is(id + 4, SERIAL),
+	       "Identify Controller: serial \"" SERIAL "\" (DMA'd through the DDW)");
+	/* MDTS (in 4K units, power of 2; 0 = no limit) allows the transfer */
+	tap_ok(!id[77] || (SZ_4K << id[77]) >= XFER_BYTES,
+	       "MDTS %u allows %llu KiB transfers", id[77], XFER_BYTES >> 10);
+
+	memset(id, 0xa5, SZ_4K);
+	r = nvme_identify(&c->n, &c->admin, 0, 1, slot_iova(c, S_IDENT));
+	if (!tap_rc(r, 0, "Identify Namespace 1 completes"))
+		return false;
+	memcpy(&c->nsze, id, 8);
+	flbas = id[26] & 0xf;
+	memcpy(&lbaf, id + 128 + 4 * flbas, 4);
+	lbads = (uint8_t)(lbaf >> 16);
+	c->lba_shift = lbads;
+	tap_diag("NSZE %llu, LBA format %u: %u-byte blocks",
+		 (unsigned long long)c->nsze, flbas, 1u << lbads);
+	return tap_ok(lbads >= 9 && lbads <= 12 &&
+		      (c->nsze << lbads) == DISK_BYTES,
+		      "Identify Namespace: %llu blocks of %u bytes = 64 MiB",
+		      (unsigned long long)c->nsze, 1u << lbads);
+}
+
+static bool io_queues(struct ctx *c)
+{
+	nvme_queue_init(&c->io, 1, slot_ptr(c, S_IOSQ), slot_iova(c, S_IOSQ),
+			slot_ptr(c, S_IOCQ), slot_iova(c, S_IOCQ));
+	return tap_rc(nvme_create_io_queues(&c->n, &c->admin, &c->io), 0,
+		      "Create I/O CQ 1 and SQ 1 (%u entries)", QDEPTH);
+}
+
+static int do_rw(struct ctx *c, uint8_t opc, enum slot s, uint64_t off,
+		 uint64_t *list)
+{
+	uint64_t list_iova = slot_iova(c, S_PRP) +
+			     (uint64_t)((uint8_t *)list - (uint8_t *)slot_ptr(c, S_PRP));
+
+	return nvme_rw(&c->n, &c->io, opc, c->lba_shift, c->slba,
+		       slot_iova(c, s) + off, XFER_BYTES, list, list_iova);
+}
+
+static void check_same(struct ctx *c, const uint8_t *got, const char *what)
+{
+	long diff = first_diff(got, c->pattern, XFER_BYTES);
+
+	tap_ok(diff < 0, "%s: %llu KiB equal to what was written", what,
+	       XFER_BYTES >> 10);
+	if (diff >= 0)
+		tap_diag("  first difference at 0x%lx: 0x%02x, want 0x%02x",
+			 diff, got[diff], c->pattern[diff]);
+}
+
+static void data_io(struct ctx *c)
+{
+	uint64_t *lists = slot_ptr(c, S_PRP);
+	uint8_t *wbuf = slot_ptr(c, S_WBUF), *rbuf = slot_ptr(c, S_RBUF);
+	uint8_t *ubuf = (uint8_t *)slot_ptr(c, S_UBUF) + UBUF_OFF;
+	struct nvme_sqe flush = { .cdw0 = NVME_CMD_FLUSH, .nsid = 1 };
+	uint64_t blocks = XFER_BYTES >> c->lba_shift;
+
+	/* somewhere in the disk, away from block 0 */
+	c->slba = (1 + c->seed % (c->nsze / blocks - 2)) * blocks;
+	fill_random(wbuf, XFER_BYTES, &c->seed);
+	memcpy(c->pattern, wbuf, XFER_BYTES);
+	memset(rbuf, 0x5a, XFER_BYTES);
+	memset(slot_ptr(c, S_UBUF), 0x5a, 5 * SZ_64K);
+	tap_diag("LBA %llu, %llu blocks", (unsigned long long)c->slba,
+		 (unsigned long long)blocks);
+
+	tap_rc(do_rw(c, NVME_CMD_WRITE, S_WBUF, 0, lists), 0,
+	       "WRITE %llu KiB, PRP list of %llu entries",
+	       XFER_BYTES >> 10, XFER_BYTES / NVME_PAGE - 1);
+	tap_rc(nvme_exec(&c->n, &c->io, &flush, NULL), 0, "FLUSH");
+	tap_rc(do_rw(c, NVME_CMD_READ, S_RBUF, 0, lists + 512), 0,
+	       "READ it back into another buffer");
+	check_same(c, rbuf, "READ");
+	tap_rc(do_rw(c, NVME_CMD_READ, S_UBUF, UBUF_OFF, lists + 1024), 0,
+	       "READ into a buffer at page offset 0x%x (%llu PRP entries)",
+	       UBUF_OFF & 0xfff, XFER_BYTES / NVME_PAGE + 1);
+	check_same(c, ubuf, "unaligned READ");
+	tap_ok(((uint8_t *)slot_ptr(c, S_UBUF))[UBUF_OFF - 1] == 0x5a &&
+	       ubuf[XFER_BYTES] == 0x5a,
+	       "unaligned READ: no byte written outside the buffer");
+}
+
+/* Part 1: the controller from user space; false if nothing was written */
+static bool user_space_driver(struct ctx *c)
+{
+	long lck0 = vmlck_kb();
+	bool wrote = false;
+	int r;
+
+	r = vfio_open(&c->d, c->bdf, VFIO_SPAPR_TCE_v2_IOMMU, true);
+	if (!tap_rc(r, 0, "v2 container, group %d, device fd", c->d.group_id))
+		goto out;
+	if (!dma_setup(c) || !ctrl_bringup(c))
+		goto teardown;
+	if (identify(c) && io_queues(c)) {
+		data_io(c);
+		wrote = true;
+		tap_rc(nvme_delete_io_queues(&c->n, &c->admin, &c->io), 0,
+		       "Delete I/O SQ 1 and CQ 1");
+	}
+	tap_rc(nvme_shutdown(&c->n), 0,
+	       "shutdown (CC.SHN, CSTS.SHST complete), then CC.EN=0");
+teardown:
+	dma_teardown(c);
+out:
+	vfio_close(&c->d);
+	if (c->arena)
+		buf_free(c->arena, c->arena_len);
+	c->arena = NULL;
+	tap_ok(vmlck_kb() == lck0, "VmLck back to %ld kB after close", lck0);
+	return wrote && !tap_failed();
+}
+
+/* The block device of the controller, from /sys/bus/pci/devices/BDF/nvme */
+static int find_blockdev(const char *bdf, char *dev, size_t len)
+{
+	char path[256];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/nvme", bdf);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)))
+		if (!strncmp(de->d_name, "nvme", 4))
+			break;
+	if (de)
+		snprintf(dev, len, "/dev/%.32sn1", de->d_name);
+	closedir(dir);
+	return de ? 0 : -ENOENT;
+}
+
+static int read_blocks(struct ctx *c, const char *dev, uint8_t *buf)
+{
+	int fd = open(dev, O_RDONLY | O_DIRECT);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, XFER_BYTES, (off_t)(c->slba << c->lba_shift));
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	return n == (ssize_t)XFER_BYTES ? 0 : -EIO;
+}
+
+/* Part 2: the kernel nvme driver reads what we wrote */
+static void kernel_driver(struct ctx *c)
+{
+	char dev[64] = "/dev/nvme0n1", drv[64];
+	uint8_t *buf = buf_alloc(XFER_BYTES);
+	int r;
+
+	if (!buf)
+		tap_bail("malloc");
+	r = system("modprobe nvme");
+	if (!tap_ok(r == 0, "modprobe nvme"))
+		goto out;
+	r = pci_rebind(c->bdf, "nvme");
+	if (!tap_rc(r, 0, "%s back to the nvme driver (override cleared)",
+		    c->bdf))
+		goto out;
+	/* the controller is reset and probed asynchronously */
+	r = -ENOENT;
+	for (int i = 0; i < 3000 && r; i++) {
+		r = find_blockdev(c->bdf, dev, sizeof(dev));
+		if (!r)
+			r = wait_path(dev, 0);
+		if (r)
+			usleep(20000);
+	}
+	if (!tap_rc(r, 0, "%s appears", dev))
+		goto out;
+	r = read_blocks(c, dev, buf);
+	if (tap_rc(r, 0, "O_DIRECT read of %llu KiB at LBA %llu from %s",
+		   XFER_BYTES >> 10, (unsigned long long)c->slba, dev))
+		check_same(c, buf, "kernel nvme driver");
+out:
+	r = pci_release_driver(c->bdf);
+	tap_rc(r, 0, "unbind %s from nvme", c->bdf);
+	if (system("modprobe -r nvme"))
+		tap_diag("modprobe -r nvme failed");
+	pci_driver(c->bdf, drv, sizeof(drv));
+	tap_ok(!drv[0], "%s left with no driver (%s)", c->bdf,
+	       drv[0] ? drv : "none");
+	buf_free(buf, XFER_BYTES);
+}
+
+int main(int argc, char **argv)
+{
+	static struct ctx c;
+	int r;
+
+	tap_init("test_nvme");
+	if (argc > 1)
+		r = pci_pick_device(argc, argv, c.bdf, sizeof(c.bdf));
+	else
+		r = pci_find_device(0x1b36, 0x0010, c.bdf, sizeof(c.bdf));
+	if (r)
+		tap_skip_all("no NVMe controller (1b36:0010) found");
+	if (access("/dev/vfio/vfio", F_OK))
+		tap_skip_all("/dev/vfio/vfio missing (vfio not loaded)");
+	c.seed = test_seed();
+	c.pattern = malloc(XFER_BYTES);
+	if (!c.pattern)
+		tap_bail("malloc");
+	tap_diag("device %s group %d pairing %s seed 0x%llx (VFIO_TEST_SEED)",
+		 c.bdf, pci_iommu_group(c.bdf), pairing_name(),
+		 (unsigned long long)c.seed);
+	if (user_space_driver(&c))
+		kernel_driver(&c);
+	else
+		pci_release_driver(c.bdf);
+	free(c.pattern);
+	return tap_done();
+}
