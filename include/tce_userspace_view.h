@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Sparse per-window view of a TCE table.
+ *
+ * For each entry of a window the view keeps the TCE value last stored (the
+ * shadow, host byte order, including the TCE_PCI_READ/WRITE bits) and the
+ * userspace address the VFIO backend records for it (big-endian, written by
+ * the backend through tce_view_useraddr()). Entries are grouped in chunks of
+ * TCE_VIEW_CHUNK_ENTRIES; a chunk is allocated on the first non-zero store
+ * or user-address request and freed by tce_view_flush() once it holds no
+ * TCE, no user address and nothing left to flush. A directory of chunk
+ * pointers gives O(1) lookup, so memory follows what is mapped.
+ *
+ * Every entry whose shadow changed since it was last written out is dirty.
+ * tce_view_flush() hands the dirty runs to a &struct tce_view_sink (the TCE
+ * window writes them to the hypervisor, the KUnit suites to a fake) and
+ * rolls the shadow back to what the sink reads back when a write fails.
+ *
+ * Indices are relative to the window: 0 .. entries - 1.
+ *
+ * Locking: the view serialises tce_view_xchg(), tce_view_get(),
+ * tce_view_clear_range() and tce_view_flush() with an internal spinlock;
+ * the sink callbacks run under it. tce_view_useraddr() returns a pointer the
+ * caller dereferences without the lock: callers must serialise their
+ * useraddr()/xchg()/flush() sequences on a window (the VFIO container lock
+ * does), so that a chunk is not freed by a flush while they hold a pointer.
+ * tce_view_xchg() with a sleeping @gfp and tce_view_useraddr() with @alloc
+ * may sleep.
+ */
+#ifndef _TCE_USERSPACE_VIEW_H
+#define _TCE_USERSPACE_VIEW_H
+
+#include <linux/gfp.h>
+#include <linux/types.h>
+
+/* Entries per chunk: one 4K page of 64-bit TCEs */
+#define TCE_VIEW_CHUNK_ENTRIES	512
+
+struct tce_view;
+
+/**
+ * struct tce_view_sink - where tce_view_flush() writes dirty entries
+ * @write: write @n (1..TCE_VIEW_CHUNK_ENTRIES) entries starting at index
+ *	@idx; @tces holds their shadow values. A run is never mixed: either all
+ *	@n values are zero or none is. Returns a hypervisor status, H_SUCCESS
+ *	when all @n entries were written.
+ * @read: read back the value the hardware holds for entry @idx into @tce,
+ *	used to roll the shadow back after a failed @write. Returns a
+ *	hypervisor status.
+ *
+ * Both run under the view spinlock and must not sleep.
+ */
+struct tce_view_sink {
+	long (*write)(void *ctx, unsigned long idx, const u64 *tces,
+		      unsigned long n);
+	long (*read)(void *ctx, unsigned long idx, u64 *tce);
+};
+
+struct tce_view *tce_view_create(unsigned long entries, int nid);
+void tce_view_destroy(struct tce_view *view);
+
+int tce_view_xchg(struct tce_view *view, unsigned long idx, u64 *tce,
+		  gfp_t gfp);
+u64 tce_view_get(struct tce_view *view, unsigned long idx);
+__be64 *tce_view_useraddr(struct tce_view *view, unsigned long idx,
+			  bool alloc);
+void tce_view_clear_range(struct tce_view *view, unsigned long first,
+			  unsigned long count);
+long tce_view_flush(struct tce_view *view, unsigned long first,
+		    unsigned long count, const struct tce_view_sink *sink,
+		    void *ctx);
+
+unsigned long tce_view_entries(const struct tce_view *view);
+unsigned long tce_view_mapped(struct tce_view *view);
+unsigned long tce_view_dirty(struct tce_view *view);
+size_t tce_view_bytes(struct tce_view *view);
+size_t tce_view_directory_bytes(unsigned long entries);
+
+#endif /* _TCE_USERSPACE_VIEW_H */

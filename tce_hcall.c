@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * TCE backend over the pSeries TCE hypercalls: H_PUT_TCE,
+ * H_PUT_TCE_INDIRECT, H_STUFF_TCE and H_GET_TCE.
+ *
+ * When the firmware does not offer the multi-TCE hypercalls
+ * (FW_FEATURE_PUT_TCE_IND, FW_FEATURE_STUFF_TCE), or when the use_multi_tce
+ * module parameter is off, the backend handed out has no put_many() and/or
+ * stuff(), and its users write the entries with single H_PUT_TCE calls.
+ */
+
+#include <linux/atomic.h>
+#include <linux/minmax.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <asm/firmware.h>
+#include <asm/page.h>
+#include <asm/plpar_wrappers.h>
+
+#include "tce_backend.h"
+
+static bool use_multi_tce = true;
+module_param(use_multi_tce, bool, 0644);
+MODULE_PARM_DESC(use_multi_tce,
+		 "Use H_PUT_TCE_INDIRECT and H_STUFF_TCE when the firmware offers them (default: on). Off forces one H_PUT_TCE per entry, for testing. Applies to windows created after the change.");
+
+static atomic64_t nr_put = ATOMIC64_INIT(0);
+static atomic64_t nr_put_many = ATOMIC64_INIT(0);
+static atomic64_t nr_stuff = ATOMIC64_INIT(0);
+static atomic64_t nr_get = ATOMIC64_INIT(0);
+static atomic64_t nr_failed = ATOMIC64_INIT(0);
+
+static long count_status(long rc)
+{
+	if (rc != H_SUCCESS)
+		atomic64_inc(&nr_failed);
+	return rc;
+}
+
+static long hcall_put(unsigned long liobn, unsigned long ioba, u64 tce)
+{
+	atomic64_inc(&nr_put);
+	return count_status(plpar_tce_put(liobn, ioba, tce));
+}
+
+static long hcall_put_many(unsigned long liobn, unsigned long ioba,
+			   const __be64 *tces, unsigned long npages)
+{
+	if (WARN_ON_ONCE(!npages || npages > TCE_BACKEND_MAX_BATCH))
+		return H_PARAMETER;
+
+	atomic64_inc(&nr_put_many);
+	return count_status(plpar_tce_put_indirect(liobn, ioba, __pa(tces),
+						   npages));
+}
+
+static long hcall_stuff(unsigned long liobn, unsigned long ioba, u64 tce,
+			unsigned long npages)
+{
+	if (WARN_ON_ONCE(!npages || npages > TCE_BACKEND_MAX_BATCH))
+		return H_PARAMETER;
+
+	atomic64_inc(&nr_stuff);
+	return count_status(plpar_tce_stuff(liobn, ioba, tce, npages));
+}
+
+static long hcall_get(unsigned long liobn, unsigned long ioba, u64 *tce)
+{
+	unsigned long val = 0;
+	long rc;
+
+	atomic64_inc(&nr_get);
+	rc = count_status(plpar_tce_get(liobn, ioba, &val));
+	*tce = val;
+	return rc;
+}
+
+static const struct tce_backend_ops hcall_multi_ops = {
+	.put = hcall_put,
+	.put_many = hcall_put_many,
+	.stuff = hcall_stuff,
+	.get = hcall_get,
+};
+
+static const struct tce_backend_ops hcall_indirect_only_ops = {
+	.put = hcall_put,
+	.put_many = hcall_put_many,
+	.get = hcall_get,
+};
+
+static const struct tce_backend_ops hcall_stuff_only_ops = {
+	.put = hcall_put,
+	.stuff = hcall_stuff,
+	.get = hcall_get,
+};
+
+static const struct tce_backend_ops hcall_single_ops = {
+	.put = hcall_put,
+	.get = hcall_get,
+};
+
+/**
+ * tce_hcall_backend() - the hypercall TCE backend for a new window
+ *
+ * Picks the variant that matches the firmware features and the
+ * use_multi_tce module parameter at the time of the call.
+ *
+ * Return: a backend whose put_many() is present only with
+ * FW_FEATURE_PUT_TCE_IND and whose stuff() is present only with
+ * FW_FEATURE_STUFF_TCE.
+ */
+const struct tce_backend_ops *tce_hcall_backend(void)
+{
+	bool multi = READ_ONCE(use_multi_tce);
+	bool ind = multi && firmware_has_feature(FW_FEATURE_PUT_TCE_IND);
+	bool stuff = multi && firmware_has_feature(FW_FEATURE_STUFF_TCE);
+
+	if (ind && stuff)
+		return &hcall_multi_ops;
+	if (ind)
+		return &hcall_indirect_only_ops;
+	if (stuff)
+		return &hcall_stuff_only_ops;
+	return &hcall_single_ops;
+}
+
+/**
+ * tce_hcall_read_stats() - snapshot of the hypercall counters
+ * @stats: filled with the number of calls made by type since module load.
+ */
+void tce_hcall_read_stats(struct tce_hcall_stats *stats)
+{
+	stats->put = atomic64_read(&nr_put);
+	stats->put_many = atomic64_read(&nr_put_many);
+	stats->stuff = atomic64_read(&nr_stuff);
+	stats->get = atomic64_read(&nr_get);
+	stats->failed = atomic64_read(&nr_failed);
+}

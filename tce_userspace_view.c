@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Sparse per-window view of a TCE table: shadow TCE values, userspace
+ * addresses and dirty bits, in chunks allocated on demand.
+ * See include/tce_userspace_view.h for the contract.
+ */
+
+#include <linux/bitmap.h>
+#include <linux/minmax.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+
+#include "tce_userspace_view.h"
+
+#define CHUNK_ENTRIES		TCE_VIEW_CHUNK_ENTRIES
+#define CHUNK_ARRAY_BYTES	(CHUNK_ENTRIES * sizeof(u64))
+
+/**
+ * struct tce_view_chunk - TCE_VIEW_CHUNK_ENTRIES consecutive entries
+ * @tces: shadow TCE values, host byte order.
+ * @uas: userspace addresses, big-endian; NULL until first requested.
+ *	Published with release semantics, read locklessly.
+ * @dirty: entries whose shadow was not written out yet.
+ * @nr_set: number of non-zero values in @tces.
+ */
+struct tce_view_chunk {
+	u64 *tces;
+	__be64 *uas;
+	DECLARE_BITMAP(dirty, CHUNK_ENTRIES);
+	unsigned int nr_set;
+};
+
+/**
+ * struct tce_view - the sparse view of one window
+ * @lock: protects everything below but @dir slot reads by
+ *	tce_view_useraddr(), which use acquire semantics.
+ * @entries: number of entries of the window.
+ * @nr_chunks: number of directory slots.
+ * @nr_mapped: non-zero shadow values in the whole view.
+ * @nr_dirty: dirty entries in the whole view.
+ * @chunk_bytes: bytes held by allocated chunks.
+ * @nid: NUMA node for allocations.
+ * @dir: chunk pointers, NULL where nothing is allocated.
+ */
+struct tce_view {
+	spinlock_t lock;	/* see the kernel-doc above */
+	unsigned long entries;
+	unsigned long nr_chunks;
+	unsigned long nr_mapped;
+	unsigned long nr_dirty;
+	size_t chunk_bytes;
+	int nid;
+	struct tce_view_chunk **dir;
+};
+
+static unsigned long chunk_of(unsigned long idx)
+{
+	return idx / CHUNK_ENTRIES;
+}
+
+static unsigned long slot_of(unsigned long idx)
+{
+	return idx % CHUNK_ENTRIES;
+}
+
+static size_t chunk_size(const struct tce_view_chunk *chunk)
+{
+	return sizeof(*chunk) + CHUNK_ARRAY_BYTES +
+	       (chunk->uas ? CHUNK_ARRAY_BYTES : 0);
+}
+
+static struct tce_view_chunk *chunk_alloc(int nid, gfp_t gfp)
+{
+	struct tce_view_chunk *chunk;
+
+	chunk = kzalloc_node(sizeof(*chunk), gfp, nid);
+	if (!chunk)
+		return NULL;
+
+	chunk->tces = kzalloc_node(CHUNK_ARRAY_BYTES, gfp, nid);
+	if (!chunk->tces) {
+		kfree(chunk);
+		return NULL;
+	}
+	return chunk;
+}
+
+static void chunk_free(struct tce_view_chunk *chunk)
+{
+	if (!chunk)
+		return;
+	kfree(chunk->uas);
+	kfree(chunk->tces);
+	kfree(chunk);
+}
+
+static bool chunk_is_empty(const struct tce_view_chunk *chunk)
+{
+	if (chunk->nr_set || !bitmap_empty(chunk->dirty, CHUNK_ENTRIES))
+		return false;
+	return !chunk->uas || !memchr_inv(chunk->uas, 0, CHUNK_ARRAY_BYTES);
+}
+
+/* Called with the lock held: publish @chunk in slot @c */
+static void chunk_install(struct tce_view *view, unsigned long c,
+			  struct tce_view_chunk *chunk)
+{
+	view->chunk_bytes += chunk_size(chunk);
+	/* Pairs with useraddr_lookup(): the zeroed chunk is seen complete */
+	smp_store_release(&view->dir[c], chunk);
+}
+
+/* Called with the lock held: unpublish slot @c, the caller frees it */
+static struct tce_view_chunk *chunk_uninstall(struct tce_view *view,
+					      unsigned long c)
+{
+	struct tce_view_chunk *chunk = view->dir[c];
+
+	view->chunk_bytes -= chunk_size(chunk);
+	WRITE_ONCE(view->dir[c], NULL);
+	return chunk;
+}
+
+/* Called with the lock held */
+static void shadow_store(struct tce_view *view, struct tce_view_chunk *chunk,
+			 unsigned int slot, u64 val, bool mark_dirty)
+{
+	u64 old = chunk->tces[slot];
+
+	if (old == val)
+		return;
+
+	if (!old) {
+		chunk->nr_set++;
+		view->nr_mapped++;
+	} else if (!val) {
+		chunk->nr_set--;
+		view->nr_mapped--;
+	}
+	chunk->tces[slot] = val;
+
+	if (mark_dirty && !__test_and_set_bit(slot, chunk->dirty))
+		view->nr_dirty++;
+}
+
+/* Called with the lock held */
+static void dirty_clear(struct tce_view *view, struct tce_view_chunk *chunk,
+			unsigned int slot, unsigned int n)
+{
+	bitmap_clear(chunk->dirty, slot, n);
+	view->nr_dirty -= n;
+}
+
+/**
+ * tce_view_directory_bytes() - size of the directory of a view
+ * @entries: number of entries of the window.
+ *
+ * This is what a view costs at least, whatever is mapped; each chunk in use
+ * adds about two 4K arrays.
+ *
+ * Return: bytes of the chunk directory for a window of @entries entries.
+ */
+size_t tce_view_directory_bytes(unsigned long entries)
+{
+	return DIV_ROUND_UP(entries, CHUNK_ENTRIES) *
+	       sizeof(struct tce_view_chunk *);
+}
+
+/**
+ * tce_view_create() - create an empty view
+ * @entries: number of entries of the window, at least 1.
+ * @nid: NUMA node to allocate from, or NUMA_NO_NODE.
+ *
+ * Allocates the view and its directory only; chunks come on demand.
+ *
+ * Context: process context, may sleep.
+ * Return: the view, or NULL when @entries is 0 or memory is short.
+ */
+struct tce_view *tce_view_create(unsigned long entries, int nid)
+{
+	struct tce_view *view;
+
+	if (!entries)
+		return NULL;
+
+	view = kzalloc_node(sizeof(*view), GFP_KERNEL, nid);
+	if (!view)
+		return NULL;
+
+	view->nr_chunks = DIV_ROUND_UP(entries, CHUNK_ENTRIES);
+	view->dir = kvcalloc(view->nr_chunks, sizeof(*view->dir), GFP_KERNEL);
+	if (!view->dir) {
+		kfree(view);
+		return NULL;
+	}
+	spin_lock_init(&view->lock);
+	view->entries = entries;
+	view->nid = nid;
+	return view;
+}
+
+/**
+ * tce_view_destroy() - free a view and all its chunks
+ * @view: the view, or NULL.
+ *
+ * Dirty entries are dropped: the caller flushes first if it cares.
+ */
+void tce_view_destroy(struct tce_view *view)
+{
+	unsigned long c;
+
+	if (!view)
+		return;
+
+	for (c = 0; c < view->nr_chunks; c++)
+		chunk_free(view->dir[c]);
+	kvfree(view->dir);
+	kfree(view);
+}
+
+/*
+ * Called with the lock held: the chunk of slot @c; when the slot is empty
+ * and @need is set, install *@spare there (taking it). NULL when the slot is
+ * empty and no chunk could be installed.
+ */
+static struct tce_view_chunk *chunk_lookup_locked(struct tce_view *view,
+						  unsigned long c, bool need,
+						  struct tce_view_chunk **spare)
+{
+	struct tce_view_chunk *chunk = view->dir[c];
+
+	if (!chunk && need && *spare) {
+		chunk = *spare;
+		*spare = NULL;
+		chunk_install(view, c, chunk);
+	}
+	return chunk;
+}
+
+/* A spare chunk when slot @c looks empty and one is needed */
+static int chunk_prepare(struct tce_view *view, unsigned long c, bool need,
+			 gfp_t gfp, struct tce_view_chunk **spare)
+{
+	if (!need || *spare || READ_ONCE(view->dir[c]))
+		return 0;
+	*spare = chunk_alloc(view->nid, gfp);
+	return *spare ? 0 : -ENOMEM;
+}
+
+/**
+ * tce_view_xchg() - exchange the shadow value of one entry
+ * @view: the view.
+ * @idx: entry index, relative to the window.
+ * @tce: in: the new TCE value (0 clears); out: the previous value.
+ * @gfp: allocation flags for a chunk when a non-zero value lands in an
+ *	unallocated one (GFP_KERNEL from process context).
+ *
+ * Marks the entry dirty when the value changes. Nothing reaches the
+ * hardware until tce_view_flush().
+ *
+ * Context: may sleep if @gfp allows it.
+ * Return: 0, -EINVAL for an index out of the window, -ENOMEM.
+ */
+int tce_view_xchg(struct tce_view *view, unsigned long idx, u64 *tce,
+		  gfp_t gfp)
+{
+	struct tce_view_chunk *chunk, *spare = NULL;
+	unsigned long c = chunk_of(idx);
+	unsigned int slot = slot_of(idx);
+	bool need = *tce != 0;
+	u64 old = 0;
+
+	if (idx >= view->entries)
+		return -EINVAL;
+
+	for (;;) {
+		if (chunk_prepare(view, c, need, gfp, &spare))
+			return -ENOMEM;
+
+		spin_lock(&view->lock);
+		chunk = chunk_lookup_locked(view, c, need, &spare);
+		if (chunk || !need)
+			break;
+		/* The chunk seen above was freed meanwhile: allocate one */
+		spin_unlock(&view->lock);
+	}
+
+	if (chunk) {
+		old = chunk->tces[slot];
+		shadow_store(view, chunk, slot, *tce, true);
+	}
+	spin_unlock(&view->lock);
+
+	chunk_free(spare);
+	*tce = old;
+	return 0;
+}
+
+/**
+ * tce_view_get() - read the shadow value of one entry
+ * @view: the view.
+ * @idx: entry index, relative to the window.
+ *
+ * Return: the value last stored by tce_view_xchg() (or restored by a
+ * rollback), 0 for an unallocated chunk or an index out of the window.
+ */
+u64 tce_view_get(struct tce_view *view, unsigned long idx)
+{
+	struct tce_view_chunk *chunk;
+	u64 val = 0;
+
+	if (idx >= view->entries)
+		return 0;
+
+	spin_lock(&view->lock);
+	chunk = view->dir[chunk_of(idx)];
+	if (chunk)
+		val = chunk->tces[slot_of(idx)];
+	spin_unlock(&view->lock);
+	return val;
+}
+
+static __be64 *useraddr_lookup(struct tce_view *view, unsigned long idx)
+{
+	struct tce_view_chunk *chunk;
+	__be64 *uas;
+
+	/* Pairs with chunk_install(): see the chunk fully initialised */
+	chunk = smp_load_acquire(&view->dir[chunk_of(idx)]);
+	if (!chunk)
+		return NULL;
+	/* Pairs with useraddr_alloc(): see the zeroed address array */
+	uas = smp_load_acquire(&chunk->uas);
+	return uas ? &uas[slot_of(idx)] : NULL;
+}
+
+static __be64 *useraddr_alloc(struct tce_view *view, unsigned long idx)
+{
+	struct tce_view_chunk *chunk, *spare = NULL;
+	unsigned long c = chunk_of(idx);
+	__be64 *uas;
+
+	uas = kzalloc_node(CHUNK_ARRAY_BYTES, GFP_KERNEL, view->nid);
+	if (!uas)
+		return NULL;
+
+	for (;;) {
+		if (chunk_prepare(view, c, true, GFP_KERNEL, &spare)) {
+			kfree(uas);
+			return NULL;
+		}
+
+		spin_lock(&view->lock);
+		chunk = chunk_lookup_locked(view, c, true, &spare);
+		if (chunk)
+			break;
+		spin_unlock(&view->lock);
+	}
+
+	if (!chunk->uas) {
+		view->chunk_bytes += CHUNK_ARRAY_BYTES;
+		/* Pairs with useraddr_lookup(): publish the zeroed array */
+		smp_store_release(&chunk->uas, uas);
+		uas = NULL;
+	}
+	spin_unlock(&view->lock);
+
+	chunk_free(spare);
+	kfree(uas);
+	return useraddr_lookup(view, idx);
+}
+
+/**
+ * tce_view_useraddr() - the userspace address slot of one entry
+ * @view: the view.
+ * @idx: entry index, relative to the window.
+ * @alloc: allocate the chunk and its address array when missing.
+ *
+ * The caller reads and writes the big-endian address through the returned
+ * pointer without the view lock; see the locking rule in the header.
+ *
+ * Context: process context when @alloc (may sleep).
+ * Return: the slot, or NULL when @idx is out of the window, when nothing
+ * is allocated and !@alloc, or when the allocation failed.
+ */
+__be64 *tce_view_useraddr(struct tce_view *view, unsigned long idx,
+			  bool alloc)
+{
+	__be64 *ua;
+
+	if (idx >= view->entries)
+		return NULL;
+
+	ua = useraddr_lookup(view, idx);
+	if (ua || !alloc)
+		return ua;
+
+	might_sleep();
+	return useraddr_alloc(view, idx);
+}
+
+/**
+ * tce_view_clear_range() - store zero into a range of entries
+ * @view: the view.
+ * @first: first entry index, relative to the window.
+ * @count: number of entries; the range is clipped to the window.
+ *
+ * Entries that held a non-zero value become dirty; flush the range to
+ * clear them in the hardware. Never allocates.
+ */
+void tce_view_clear_range(struct tce_view *view, unsigned long first,
+			  unsigned long count)
+{
+	unsigned long last, c, i;
+	struct tce_view_chunk *chunk;
+
+	if (first >= view->entries)
+		return;
+	last = first + min(count, view->entries - first);
+
+	for (c = chunk_of(first); c * CHUNK_ENTRIES < last; c++) {
+		unsigned long base = c * CHUNK_ENTRIES;
+		unsigned long lo = max(first, base) - base;
+		unsigned long hi = min(last, base + CHUNK_ENTRIES) - base;
+
+		spin_lock(&view->lock);
+		chunk = view->dir[c];
+		for (i = lo; chunk && chunk->nr_set && i < hi; i++)
+			shadow_store(view, chunk, i, 0, true);
+		spin_unlock(&view->lock);
+	}
+}
+
+/*
+ * Length of the run starting at dirty @slot: consecutive dirty entries
+ * below @hi that are all zero or all non-zero.
+ */
+static unsigned int run_length(const struct tce_view_chunk *chunk,
+			       unsigned int slot, unsigned int hi)
+{
+	bool zero = !chunk->tces[slot];
+	unsigned int end = slot + 1;
+
+	while (end < hi && test_bit(end, chunk->dirty) &&
+	       !chunk->tces[end] == zero)
+		end++;
+	return end - slot;
+}
+
+/* Called with the lock held; on failure *@failed is the first slot not done */
+static long chunk_flush_locked(struct tce_view *view, unsigned long c,
+			       unsigned int lo, unsigned int hi,
+			       const struct tce_view_sink *sink, void *ctx,
+			       unsigned int *failed)
+{
+	struct tce_view_chunk *chunk = view->dir[c];
+	unsigned int slot, n;
+	long rc;
+
+	slot = find_next_bit(chunk->dirty, hi, lo);
+	while (slot < hi) {
+		n = run_length(chunk, slot, hi);
+		rc = sink->write(ctx, c * CHUNK_ENTRIES + slot,
+				 &chunk->tces[slot], n);
+		if (rc) {
+			*failed = slot;
+			return rc;
+		}
+		dirty_clear(view, chunk, slot, n);
+		slot = find_next_bit(chunk->dirty, hi, slot + n);
+	}
+	return 0;
+}
+
+/* Called with the lock held: drop dirty entries of [lo, hi) to the hardware */
+static void chunk_rollback_locked(struct tce_view *view,
+				  struct tce_view_chunk *chunk,
+				  unsigned long base, unsigned int lo,
+				  unsigned int hi,
+				  const struct tce_view_sink *sink, void *ctx)
+{
+	unsigned int slot;
+	u64 val;
+
+	for_each_set_bit_from(lo, chunk->dirty, hi) {
+		slot = lo;
+		if (sink->read(ctx, base + slot, &val))
+			continue;	/* unknown: stays dirty, retried later */
+		shadow_store(view, chunk, slot, val, false);
+		dirty_clear(view, chunk, slot, 1);
+	}
+}
+
+/* Called with the lock held: free the chunk if nothing is left in it */
+static struct tce_view_chunk *chunk_reap_locked(struct tce_view *view,
+						unsigned long c)
+{
+	struct tce_view_chunk *chunk = view->dir[c];
+
+	if (!chunk || !chunk_is_empty(chunk))
+		return NULL;
+	return chunk_uninstall(view, c);
+}
+
+/*
+ * Per chunk of [first, last): roll the dirty entries back to what the
+ * hardware holds, then free the chunk if it became empty.
+ */
+static void view_rollback(struct tce_view *view, unsigned long first,
+			  unsigned long last, const struct tce_view_sink *sink,
+			  void *ctx)
+{
+	struct tce_view_chunk *chunk, *dead;
+	unsigned long c;
+
+	for (c = chunk_of(first); c * CHUNK_ENTRIES < last; c++) {
+		unsigned long base = c * CHUNK_ENTRIES;
+
+		spin_lock(&view->lock);
+		chunk = view->dir[c];
+		if (chunk)
+			chunk_rollback_locked(view, chunk, base,
+					      max(first, base) - base,
+					      min(last, base + CHUNK_ENTRIES) - base,
+					      sink, ctx);
+		dead = chunk_reap_locked(view, c);
+		spin_unlock(&view->lock);
+		chunk_free(dead);
+	}
+}
+
+/**
+ * tce_view_flush() - write the dirty entries of a range through a sink
+ * @view: the view.
+ * @first: first entry index, relative to the window.
+ * @count: number of entries; the range is clipped to the window.
+ * @sink: where to write; see &struct tce_view_sink.
+ * @ctx: passed to the sink callbacks.
+ *
+ * Dirty entries are grouped in runs of zeros and runs of non-zero values,
+ * never longer than a chunk, and handed to @sink->write. Written entries
+ * become clean. Chunks of the range left empty are freed.
+ *
+ * When a write fails, the flush stops; every entry of the range still dirty
+ * from the failed run on is read back with @sink->read, its shadow set to
+ * what the hardware holds and its dirty bit cleared (an entry whose read
+ * fails stays dirty). The caller thus finds the shadow matching the
+ * hardware and the range clean.
+ *
+ * Return: H_SUCCESS, or the status of the failed write.
+ */
+long tce_view_flush(struct tce_view *view, unsigned long first,
+		    unsigned long count, const struct tce_view_sink *sink,
+		    void *ctx)
+{
+	struct tce_view_chunk *dead;
+	unsigned long last, c;
+	unsigned int failed;
+	long rc = 0;
+
+	if (first >= view->entries)
+		return 0;
+	last = first + min(count, view->entries - first);
+
+	for (c = chunk_of(first); c * CHUNK_ENTRIES < last; c++) {
+		unsigned long base = c * CHUNK_ENTRIES;
+
+		spin_lock(&view->lock);
+		if (view->dir[c])
+			rc = chunk_flush_locked(view, c,
+						max(first, base) - base,
+						min(last, base + CHUNK_ENTRIES) - base,
+						sink, ctx, &failed);
+		dead = rc ? NULL : chunk_reap_locked(view, c);
+		spin_unlock(&view->lock);
+		chunk_free(dead);
+
+		if (rc) {
+			view_rollback(view, base + failed, last, sink, ctx);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/**
+ * tce_view_entries() - number of entries of the window
+ * @view: the view.
+ *
+ * Return: the @entries given to tce_view_create().
+ */
+unsigned long tce_view_entries(const struct tce_view *view)
+{
+	return view->entries;
+}
+
+/**
+ * tce_view_mapped() - number of entries with a non-zero shadow value
+ * @view: the view.
+ *
+ * Return: the count, dirty or not.
+ */
+unsigned long tce_view_mapped(struct tce_view *view)
+{
+	unsigned long n;
+
+	spin_lock(&view->lock);
+	n = view->nr_mapped;
+	spin_unlock(&view->lock);
+	return n;
+}
+
+/**
+ * tce_view_dirty() - number of entries not yet written out
+ * @view: the view.
+ *
+ * Return: the count of dirty entries.
+ */
+unsigned long tce_view_dirty(struct tce_view *view)
+{
+	unsigned long n;
+
+	spin_lock(&view->lock);
+	n = view->nr_dirty;
+	spin_unlock(&view->lock);
+	return n;
+}
+
+/**
+ * tce_view_bytes() - memory held by the view
+ * @view: the view.
+ *
+ * Return: bytes of the view structure, its directory and its chunks.
+ */
+size_t tce_view_bytes(struct tce_view *view)
+{
+	size_t bytes;
+
+	spin_lock(&view->lock);
+	bytes = view->chunk_bytes;
+	spin_unlock(&view->lock);
+	return bytes + sizeof(*view) + tce_view_directory_bytes(view->entries);
+}

@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * TCE window: iommu_table_ops over a sparse shadow and a TCE backend.
+ * See include/tce_window.h.
+ */
+
+#include <linux/align.h>
+#include <linux/log2.h>
+#include <linux/minmax.h>
+#include <linux/module.h>
+#include <linux/printk.h>
+#include <linux/rculist.h>
+#include <linux/slab.h>
+#include <asm/iommu.h>
+#include <asm/tce.h>
+
+#include "tce_backend.h"
+#include "tce_userspace_view.h"
+#include "tce_window.h"
+
+#define TCE_LIST_BYTES		(TCE_BACKEND_MAX_BATCH * sizeof(__be64))
+#define TCE_PERM_BITS		((u64)(TCE_PCI_READ | TCE_PCI_WRITE))
+#define WINDOW_MIN_SHIFT	12
+#define WINDOW_MAX_SHIFT	40
+
+static struct iommu_table_ops tce_window_ops;
+
+static struct tce_window *to_window(struct iommu_table *tbl)
+{
+	return container_of(tbl, struct tce_window, tbl);
+}
+
+/* Window-relative index of absolute entry @entry, or -1 when outside */
+static long window_index(struct tce_window *win, unsigned long entry)
+{
+	unsigned long off = win->tbl.it_offset;
+
+	if (entry < off || entry - off >= win->tbl.it_size)
+		return -1;
+	return entry - off;
+}
+
+static unsigned long index_ioba(struct tce_window *win, unsigned long idx)
+{
+	return (win->tbl.it_offset + idx) << win->tbl.it_page_shift;
+}
+
+static long put_one_by_one(struct tce_window *win, unsigned long ioba,
+			   const u64 *tces, bool same, unsigned long n)
+{
+	unsigned long i, step = 1UL << win->tbl.it_page_shift;
+	long rc;
+
+	for (i = 0; i < n; i++) {
+		rc = win->backend->put(win->liobn, ioba + i * step,
+				       tces[same ? 0 : i]);
+		if (rc)
+			return rc;
+	}
+	return H_SUCCESS;
+}
+
+static long write_zeros(struct tce_window *win, unsigned long ioba,
+			unsigned long n)
+{
+	static const u64 zero;
+
+	if (!win->backend->stuff)
+		return put_one_by_one(win, ioba, &zero, true, n);
+	return win->backend->stuff(win->liobn, ioba, 0, n);
+}
+
+static long write_values(struct tce_window *win, unsigned long ioba,
+			 const u64 *tces, unsigned long n)
+{
+	unsigned long i;
+
+	if (!win->backend->put_many)
+		return put_one_by_one(win, ioba, tces, false, n);
+
+	for (i = 0; i < n; i++)
+		win->tce_list[i] = cpu_to_be64(tces[i]);
+	return win->backend->put_many(win->liobn, ioba, win->tce_list, n);
+}
+
+/* tce_view_sink::write: one run of zeros or of values, under the view lock */
+static long window_sink_write(void *ctx, unsigned long idx, const u64 *tces,
+			      unsigned long n)
+{
+	struct tce_window *win = ctx;
+	unsigned long ioba = index_ioba(win, idx);
+
+	if (READ_ONCE(win->detached))
+		return H_SUCCESS;
+	if (n == 1)
+		return win->backend->put(win->liobn, ioba, tces[0]);
+	if (!tces[0])
+		return write_zeros(win, ioba, n);
+	return write_values(win, ioba, tces, n);
+}
+
+/* tce_view_sink::read: what the platform holds, for a rollback */
+static long window_sink_read(void *ctx, unsigned long idx, u64 *tce)
+{
+	struct tce_window *win = ctx;
+
+	if (READ_ONCE(win->detached)) {
+		*tce = 0;
+		return H_SUCCESS;
+	}
+	return win->backend->get(win->liobn, index_ioba(win, idx), tce);
+}
+
+static const struct tce_view_sink window_sink = {
+	.write = window_sink_write,
+	.read = window_sink_read,
+};
+
+static void record_error(struct tce_window *win, unsigned long entry,
+			 unsigned long pages, long hstatus, int err)
+{
+	atomic_cmpxchg(&win->error, 0, err);
+	atomic_long_inc(&win->nr_errors);
+	pr_err_ratelimited("liobn 0x%lx: writing TCEs %#lx..%#lx failed, hypervisor status %ld; shadow rolled back\n",
+			   win->liobn, entry, entry + pages - 1, hstatus);
+}
+
+/**
+ * tce_window_flush() - write the dirty TCEs of a range to the platform
+ * @win: the window.
+ * @entry: first absolute entry.
+ * @pages: number of entries; the range is clipped to the window.
+ *
+ * On failure the shadow of the entries not written is rolled back to what
+ * the platform holds, the error is logged (ratelimited) and kept as the
+ * sticky error of the window (see tce_window_fetch_error()).
+ *
+ * Context: process or atomic context; takes the view spinlock.
+ * Return: 0, or -EINVAL (H_PARAMETER), -ENOSPC (H_NOT_ENOUGH_RESOURCES),
+ * -EIO (H_HARDWARE and any other status).
+ */
+int tce_window_flush(struct tce_window *win, unsigned long entry,
+		     unsigned long pages)
+{
+	unsigned long off = win->tbl.it_offset;
+	long hstatus;
+	int err;
+
+	if (entry < off) {
+		if (pages <= off - entry)
+			return 0;
+		pages -= off - entry;
+		entry = off;
+	}
+
+	hstatus = tce_view_flush(win->view, entry - off, pages, &window_sink,
+				 win);
+	err = tce_hstatus_to_errno(hstatus);
+	if (err)
+		record_error(win, entry, pages, hstatus, err);
+	return err;
+}
+
+/**
+ * tce_window_clear_all() - clear every TCE of the window
+ * @win: the window.
+ *
+ * Stores zero in every non-zero shadow entry and flushes the window, so no
+ * TCE written through this window survives in the platform.
+ *
+ * Return: 0 or the errno of tce_window_flush().
+ */
+int tce_window_clear_all(struct tce_window *win)
+{
+	tce_view_clear_range(win->view, 0, win->tbl.it_size);
+	return tce_window_flush(win, win->tbl.it_offset, win->tbl.it_size);
+}
+
+/**
+ * tce_window_detach() - the platform window is gone
+ * @win: the window.
+ *
+ * Later flushes clean the shadow without calling the backend, so a user
+ * still holding the table cannot write TCEs of a removed (and possibly
+ * reused) LIOBN.
+ */
+void tce_window_detach(struct tce_window *win)
+{
+	WRITE_ONCE(win->detached, true);
+}
+
+/**
+ * tce_window_fetch_error() - read and reset the sticky flush error
+ * @win: the window.
+ *
+ * tce_kill() returns nothing, so its failures are kept here.
+ *
+ * Return: the first flush error since the last fetch, or 0.
+ */
+int tce_window_fetch_error(struct tce_window *win)
+{
+	return atomic_xchg(&win->error, 0);
+}
+
+/**
+ * tce_window_mapped() - number of non-zero TCEs in the shadow
+ * @win: the window.
+ *
+ * Return: the count.
+ */
+unsigned long tce_window_mapped(struct tce_window *win)
+{
+	return tce_view_mapped(win->view);
+}
+
+/**
+ * tce_window_view_bytes() - memory used by the shadow of the window
+ * @win: the window.
+ *
+ * Return: bytes.
+ */
+size_t tce_window_view_bytes(struct tce_window *win)
+{
+	return tce_view_bytes(win->view);
+}
+
+static u64 make_tce(unsigned long hpa, enum dma_data_direction dir)
+{
+	u64 perm = iommu_direction_to_tce_perm(dir);
+
+	return perm ? ((u64)hpa | perm) : 0;
+}
+
+static int window_xchg_no_kill(struct iommu_table *tbl, long index,
+			       unsigned long *hpa,
+			       enum dma_data_direction *direction)
+{
+	struct tce_window *win = to_window(tbl);
+	long idx = window_index(win, index);
+	u64 tce = make_tce(*hpa, *direction);
+	int ret;
+
+	if (idx < 0)
+		return -EINVAL;
+
+	ret = tce_view_xchg(win->view, idx, &tce, GFP_KERNEL);
+	if (ret)
+		return ret;
+
+	*direction = iommu_tce_direction(tce);
+	*hpa = tce & ~TCE_PERM_BITS;
+	return 0;
+}
+
+static void window_tce_kill(struct iommu_table *tbl, unsigned long index,
+			    unsigned long pages)
+{
+	tce_window_flush(to_window(tbl), index, pages);
+}
+
+static __be64 *window_useraddrptr(struct iommu_table *tbl, long index,
+				  bool alloc)
+{
+	struct tce_window *win = to_window(tbl);
+	long idx = window_index(win, index);
+
+	if (idx < 0)
+		return NULL;
+	return tce_view_useraddr(win->view, idx, alloc);
+}
+
+static unsigned long window_get(struct iommu_table *tbl, long index)
+{
+	struct tce_window *win = to_window(tbl);
+	long idx = window_index(win, index);
+
+	return idx < 0 ? 0 : tce_view_get(win->view, idx);
+}
+
+static void window_clear(struct iommu_table *tbl, long index, long npages)
+{
+	struct tce_window *win = to_window(tbl);
+	long idx = window_index(win, index);
+
+	if (idx < 0 || npages <= 0)
+		return;
+	tce_view_clear_range(win->view, idx, npages);
+	tce_window_flush(win, index, npages);
+}
+
+/*
+ * Not used by the VFIO backends, which go through xchg_no_kill; provided so
+ * the table is complete. May run in atomic context, hence GFP_ATOMIC.
+ */
+static int window_set(struct iommu_table *tbl, long index, long npages,
+		      unsigned long uaddr, enum dma_data_direction direction,
+		      unsigned long attrs)
+{
+	struct tce_window *win = to_window(tbl);
+	unsigned long shift = tbl->it_page_shift;
+	long idx = window_index(win, index), i;
+	u64 tce;
+	int ret = 0;
+
+	if (idx < 0 || npages <= 0 || npages > tbl->it_size - idx)
+		return -EINVAL;
+
+	for (i = 0; i < npages && !ret; i++) {
+		tce = make_tce(ALIGN_DOWN(__pa(uaddr), 1UL << shift), direction);
+		ret = tce_view_xchg(win->view, idx + i, &tce, GFP_ATOMIC);
+		uaddr += 1UL << shift;
+	}
+	if (ret) {
+		window_clear(tbl, index, i);
+		return ret;
+	}
+	return tce_window_flush(win, index, npages);
+}
+
+static void window_free(struct iommu_table *tbl)
+{
+	struct tce_window *win = to_window(tbl);
+
+	tce_view_destroy(win->view);
+	win->view = NULL;
+	kfree(win->tce_list);
+	win->tce_list = NULL;
+	/* iommu_table_free() kfree()s the window right after we return */
+	module_put(THIS_MODULE);
+}
+
+static struct iommu_table_ops tce_window_ops = {
+	.set = window_set,
+	.xchg_no_kill = window_xchg_no_kill,
+	.tce_kill = window_tce_kill,
+	.useraddrptr = window_useraddrptr,
+	.clear = window_clear,
+	.get = window_get,
+	.free = window_free,
+};
+
+static bool params_valid(const struct tce_window_params *p)
+{
+	if (p->page_shift < WINDOW_MIN_SHIFT || p->page_shift > WINDOW_MAX_SHIFT)
+		return false;
+	if (!is_power_of_2(p->size) || p->size < (1ULL << p->page_shift))
+		return false;
+	return IS_ALIGNED(p->start, 1ULL << p->page_shift);
+}
+
+static void table_init(struct iommu_table *tbl,
+		       const struct tce_window_params *p)
+{
+	unsigned long entries = p->size >> p->page_shift;
+
+	tbl->it_busno = p->busno;
+	tbl->it_index = p->liobn;
+	tbl->it_offset = p->start >> p->page_shift;
+	tbl->it_size = entries;
+	tbl->it_page_shift = p->page_shift;
+	tbl->it_type = TCE_PCI;
+	tbl->it_blocksize = 16;
+	tbl->it_nid = p->nid;
+	tbl->it_allocated_size = tce_view_directory_bytes(entries);
+	tbl->it_ops = &tce_window_ops;
+	INIT_LIST_HEAD_RCU(&tbl->it_group_list);
+	kref_init(&tbl->it_kref);
+}
+
+static void window_release_parts(struct tce_window *win)
+{
+	tce_view_destroy(win->view);
+	kfree(win->tce_list);
+	kfree(win);
+}
+
+/**
+ * tce_window_create() - create a window with an empty shadow
+ * @params: geometry; see &struct tce_window_params.
+ * @backend: TCE backend the window writes through.
+ *
+ * The platform window must exist and hold no TCE: the shadow starts all
+ * zero and is trusted from then on. The table starts with one reference
+ * (kref_init) and holds a module reference until it is freed.
+ *
+ * Context: process context, may sleep.
+ * Return: the window, ERR_PTR(-EINVAL) for a bad geometry,
+ * ERR_PTR(-ENOMEM), or ERR_PTR(-ENODEV) when the module is going away.
+ */
+struct tce_window *tce_window_create(const struct tce_window_params *params,
+				     const struct tce_backend_ops *backend)
+{
+	struct tce_window *win;
+
+	if (!params_valid(params) || !backend || !backend->put || !backend->get)
+		return ERR_PTR(-EINVAL);
+
+	win = kzalloc_node(sizeof(*win), GFP_KERNEL, params->nid);
+	if (!win)
+		return ERR_PTR(-ENOMEM);
+
+	/* kmalloc() of a power of two is naturally aligned */
+	win->tce_list = kzalloc_node(TCE_LIST_BYTES, GFP_KERNEL, params->nid);
+	win->view = tce_view_create(params->size >> params->page_shift,
+				    params->nid);
+	if (!win->tce_list || !win->view ||
+	    WARN_ON(!IS_ALIGNED((unsigned long)win->tce_list, TCE_LIST_BYTES))) {
+		window_release_parts(win);
+		return ERR_PTR(-ENOMEM);
+	}
+
+	if (!try_module_get(THIS_MODULE)) {
+		window_release_parts(win);
+		return ERR_PTR(-ENODEV);
+	}
+
+	win->liobn = params->liobn;
+	win->backend = backend;
+	table_init(&win->tbl, params);
+	return win;
+}
+
+/**
+ * tce_window_from_table() - the window of a table, if it is one
+ * @tbl: any iommu_table, or NULL.
+ *
+ * Return: the window, or NULL when @tbl was not made by tce_window_create().
+ */
+struct tce_window *tce_window_from_table(struct iommu_table *tbl)
+{
+	if (!tbl || tbl->it_ops != &tce_window_ops)
+		return NULL;
+	return to_window(tbl);
+}
+
+/**
+ * tce_window_put() - drop a reference on the window table
+ * @win: the window, or NULL.
+ *
+ * The last put frees the shadow, the window and the module reference.
+ */
+void tce_window_put(struct tce_window *win)
+{
+	if (win)
+		iommu_tce_table_put(&win->tbl);
+}
