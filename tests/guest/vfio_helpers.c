@@ -1054,3 +1054,186 @@ int edu_copy(struct edu *e, uint64_t src_iova, uint64_t dst_iova, size_t len)
 	}
 	return 0;
 }
+
+/* ------------------------------------------- added for test_nvme/multi */
+
+int pci_release_driver(const char *bdf)
+{
+	char path[256];
+	int r = pci_unbind(bdf);
+
+	if (r)
+		return r;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
+		 bdf);
+	return write_file(path, "\n");
+}
+
+int wait_path(const char *path, unsigned int timeout_ms)
+{
+	unsigned int waited = 0;
+
+	while (access(path, F_OK)) {
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		usleep(20000);
+		waited += 20;
+	}
+	return 0;
+}
+
+const char *pairing_name(void)
+{
+	static char name[32];
+
+	snprintf(name, sizeof(name), "%s-%s",
+		 backend_is_ours() == 1 ? "ours" : "intree",
+		 platform_is_ours() ? "ours" : "intree");
+	return name;
+}
+
+int vfio_open_sibling(struct vfio_dev *d2, const struct vfio_dev *d1,
+		      const char *bdf)
+{
+	long r;
+
+	vfio_dev_init(d2);
+	snprintf(d2->bdf, sizeof(d2->bdf), "%s", bdf);
+	d2->group_id = d1->group_id;
+	d2->iommu_type = d1->iommu_type;
+	r = pci_bind_vfio(bdf);
+	if (r)
+		return (int)r;
+	r = vfio_ioctl(d1->group, VFIO_GROUP_GET_DEVICE_FD, d2->bdf);
+	if (r < 0)
+		return (int)r;
+	d2->device = (int)r;
+	return 0;
+}
+
+/* -------------------------------------------- reliability test helpers */
+
+void tap_figure(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# figure: %s ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+uint64_t xrand(uint64_t *s)
+{
+	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+uint64_t xrand_below(uint64_t *s, uint64_t n)
+{
+	return n ? xrand(s) % n : 0;
+}
+
+int backend_is_ours(void)
+{
+	char buf[64];
+	int r;
+
+	if (access("/sys/module/vfio_iommu_spapr_tce", F_OK))
+		return -ENOENT;
+	r = read_file("/sys/module/vfio_iommu_spapr_tce/taint", buf,
+		      sizeof(buf));
+	if (r < 0)
+		return 0;
+	return strchr(buf, 'O') ? 1 : 0;
+}
+
+bool platform_is_ours(void)
+{
+	return !access("/sys/module/pseries_tce_ddw", F_OK);
+}
+
+int edu_fresh_dma(const char *bdf, int type)
+{
+	const size_t len = 2 * 0x10000;
+	struct vfio_iommu_spapr_tce_info info;
+	struct vfio_dev d;
+	struct edu e;
+	uint64_t seed = 0x1234567 ^ (uint64_t)getpid();
+	uint8_t *buf = buf_alloc(len);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = vfio_open(&d, bdf, type, true);
+	if (!r)
+		r = (int)spapr_get_info(d.container, &info, sizeof(info));
+	if (!r)
+		r = (int)(type == VFIO_SPAPR_TCE_IOMMU ?
+			  iommu_enable(d.container) :
+			  spapr_register(d.container, buf, len));
+	if (!r)
+		r = (int)dma_map(d.container, buf, info.dma32_window_start,
+				 len, DMA_RW);
+	if (!r)
+		r = edu_init(&e, &d);
+	if (!r) {
+		fill_random(buf, 4096, &seed);
+		memset(buf + len / 2, 0x5a, 4096);
+		r = edu_copy(&e, info.dma32_window_start,
+			     info.dma32_window_start + len / 2, 4096);
+		if (!r && memcmp(buf, buf + len / 2, 4096))
+			r = -EIO;
+	}
+	vfio_close(&d);
+	buf_free(buf, len);
+	return r;
+}
+
+#define KMEMLEAK "/sys/kernel/debug/kmemleak"
+
+int kmemleak_clear(void)
+{
+	if (access("/sys/kernel/debug/tracing", F_OK) &&
+	    access(KMEMLEAK, F_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	if (access(KMEMLEAK, F_OK))
+		return -ENOENT;
+	return write_file(KMEMLEAK, "clear");
+}
+
+int kmemleak_scan(int max_lines)
+{
+	char line[512];
+	int n = 0, lines = 0, r;
+	FILE *f;
+
+	if (access(KMEMLEAK, F_OK))
+		return -ENOENT;
+	/* objects younger than 5s are never reported */
+	sleep(6);
+	r = write_file(KMEMLEAK, "scan");
+	if (r)
+		return r;
+	sleep(1);
+	r = write_file(KMEMLEAK, "scan");
+	if (r)
+		return r;
+	f = fopen(KMEMLEAK, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "unreferenced object"))
+			n++;
+		if (lines++ < max_lines)
+			printf("#   kmemleak: %s", line);
+	}
+	fclose(f);
+	return n;
+}

@@ -203,4 +203,55 @@ int edu_dma(struct edu *e, uint64_t iova, uint32_t buf_off, uint32_t len,
  */
 int edu_copy(struct edu *e, uint64_t src_iova, uint64_t dst_iova, size_t len);
 
+/* ------------------------------------------- added for test_nvme/multi */
+
+/*
+ * Unbind bdf from its driver (if any) and clear driver_override, without
+ * probing again: the device is left with no driver. 0 or -errno.
+ */
+int pci_release_driver(const char *bdf);
+/* Polls (up to timeout_ms) until path exists; 0 or -ETIMEDOUT. */
+int wait_path(const char *path, unsigned int timeout_ms);
+/* "ours-ours", "intree-ours", ... from backend_is_ours/platform_is_ours. */
+const char *pairing_name(void);
+/*
+ * A second device fd in an already set-up group (a multi-function PE):
+ * d2 shares d1's container and group fds but does not own them
+ * (vfio_close(d2) closes only its device fd and BAR mapping).
+ */
+int vfio_open_sibling(struct vfio_dev *d2, const struct vfio_dev *d1,
+		      const char *bdf);
+
+/* -------------------------------------------- reliability test helpers */
+
+/* "# figure: NAME VALUE" lines for the README, collected by the lead. */
+void tap_figure(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* xorshift64* step; *s must not be 0 (0 is replaced by a constant). */
+uint64_t xrand(uint64_t *s);
+/* Uniform in [0, n) (n > 0). */
+uint64_t xrand_below(uint64_t *s, uint64_t n);
+/*
+ * Which vfio_iommu_spapr_tce is loaded: 1 ours (out-of-tree, taint 'O'),
+ * 0 the in-tree one, -ENOENT none.
+ */
+int backend_is_ours(void);
+/* Our platform module (pseries_tce_ddw) is loaded. */
+bool platform_is_ours(void);
+/*
+ * A fresh container/group/device for bdf with IOMMU type (v1: ENABLE,
+ * v2: REGISTER), two IOMMU pages of a 128K buffer mapped at the start of
+ * the default 32-bit window, one edu copy between them, compared; all
+ * closed again. 0, -EIO on a data mismatch, or the failing step's -errno.
+ */
+int edu_fresh_dma(const char *bdf, int type);
+/*
+ * kmemleak: _clear() forgets what was reported so far (0, or -ENOENT when
+ * kmemleak is absent or disabled). _scan() waits for the minimum object
+ * age, scans twice, prints up to max_lines report lines as TAP diagnostics
+ * and returns the number of "unreferenced object" reports (or -errno).
+ */
+int kmemleak_clear(void);
+int kmemleak_scan(int max_lines);
+
 #endif
