@@ -4,9 +4,21 @@
 #
 #   make                build the modules (natively against the running kernel on
 #                       ppc64le, cross against the bench kernel elsewhere)
+#   make install        install the modules where modprobe prefers them over the
+#                       in-tree ones (/lib/modules/KVER/updates), then depmod
+#   make uninstall      remove them again, then depmod
 #   make demo           boot the pSeries guest and show DMA through a 64-bit DDW
 #   make check          every test: style, both kernels, the guest suites
-#   make install        install the modules where modprobe prefers them
+#
+# Variables (command line or environment):
+#   KDIR=DIR            kernel build tree (default: /lib/modules/$(uname -r)/build
+#                       on ppc64le, .cache/build-plain of the bench elsewhere)
+#   ARCH=, CROSS_COMPILE=  cross build (default off ppc64le: powerpc and
+#                       powerpc64le-linux-gnu-)
+#   INSTALL_MOD_PATH=DIR  stage the install under DIR instead of /
+#   INSTALL_MOD_DIR=DIR   subdirectory of /lib/modules/KVER (default: updates)
+#   INSTALL_MOD_STRIP=1   strip debug info from the installed modules
+#   DEPMOD=PROG         depmod to run (default: depmod; "true" to skip)
 #
 # The kbuild part is in Kbuild.
 
@@ -14,10 +26,22 @@ ifeq ($(shell uname -m),ppc64le)
 KDIR ?= /lib/modules/$(shell uname -r)/build
 else
 KDIR ?= $(CURDIR)/.cache/build-plain
-KBUILD_ARGS := ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu-
+ARCH ?= powerpc
+CROSS_COMPILE ?= powerpc64le-linux-gnu-
 endif
+KBUILD_ARGS := $(if $(ARCH),ARCH=$(ARCH)) \
+	       $(if $(CROSS_COMPILE),CROSS_COMPILE=$(CROSS_COMPILE))
 
-.PHONY: modules clean check demo bench kernel guest-test shell install uninstall
+# The release the modules are built for: that of KDIR, not of the build host.
+KVER = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+INSTALL_MOD_DIR ?= updates
+DEPMOD ?= depmod
+# Installed module files: the kbuild paths, any compression suffix.
+INSTALLED_KOS := vfio_iommu_spapr_tce pseries_tce_ddw kunit/tce_kunit
+MODDIR = $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)
+
+.PHONY: modules clean check demo bench kernel guest-test shell install uninstall \
+	kver-check
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) modules
@@ -25,6 +49,24 @@ modules:
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) clean
 	rm -rf out
+
+kver-check:
+	@test -n "$(KVER)" || { echo "no kernel release in $(KDIR)/include/config/kernel.release: set KDIR" >&2; exit 1; }
+
+# kbuild's modules_install runs depmod only when KDIR has a System.map (most
+# distribution header packages do not): run it here in any case.
+install: modules kver-check
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) \
+		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		$(if $(INSTALL_MOD_STRIP),INSTALL_MOD_STRIP=$(INSTALL_MOD_STRIP)) \
+		DEPMOD=true modules_install
+	$(DEPMOD) -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
+uninstall: kver-check
+	rm -f $(foreach m,$(INSTALLED_KOS),$(MODDIR)/$(m).ko $(MODDIR)/$(m).ko.gz \
+		$(MODDIR)/$(m).ko.xz $(MODDIR)/$(m).ko.zst)
+	-rmdir $(MODDIR)/kunit 2>/dev/null
+	$(DEPMOD) -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
 
 check:
 	scripts/check.sh

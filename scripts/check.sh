@@ -11,6 +11,7 @@ for variant in plain debug; do
 	"$ROOT/scripts/kernel.sh" "$variant"
 	"$ROOT/scripts/modules.sh" "$variant"
 done
+"$ROOT/scripts/dkms-check.sh" plain || failed+=("dkms")
 # The test programs use the 6.12 uapi headers of the extracted source.
 "$ROOT/scripts/tests.sh"
 for variant in plain debug; do

@@ -12,7 +12,9 @@ src=$OUT/$variant/modsrc
 
 mkdir -p "$src"
 rsync -a --delete --exclude='.cache' --exclude='out' --exclude='.git' --exclude='tests' \
-	--exclude='patches' --exclude='scripts' --exclude='guest' "$ROOT/" "$src/"
+	--exclude='patches' --exclude='scripts' --exclude='guest' \
+	--exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
+	--exclude='modules.order' --exclude='Module.symvers' "$ROOT/" "$src/"
 step "modules[$variant]: make -C $kdir M=$src W=1"
 make -C "$kdir" M="$src" "${KMAKE_ARGS[@]}" W=1 -j"$JOBS" modules > "$src/build.log" 2>&1 ||
 	{ cat "$src/build.log"; die "modules[$variant]: build"; }
