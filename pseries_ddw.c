@@ -58,6 +58,12 @@
 #define DEFAULT_PAGE_SHIFT	IOMMU_PAGE_SHIFT_4K
 #define MIN_PAGE_SHIFT		12
 #define MAX_PAGE_SHIFT		40
+/*
+ * Most TCEs one window may have. Platforms count TCEs in 32 bits (QEMU
+ * truncates larger windows and leaves its state broken), and 2^31 4K TCEs
+ * already address 8 TiB.
+ */
+#define MAX_WINDOW_TCES_ORDER	31
 
 /* Indices in "ibm,ddw-applicable" */
 enum ddw_token {
@@ -787,6 +793,25 @@ static int ddw_check_query(const struct ddw_query *q, unsigned int page_shift,
 	return 0;
 }
 
+/* Would a window at [@start, @start + @size) overlap one already open? */
+static bool window_overlaps(struct ddw_pe *pe, u64 start, u64 size)
+{
+	const struct iommu_table *tbl;
+	u64 first, end;
+	int i;
+
+	for (i = 0; i < NR_WINDOWS; i++) {
+		if (!pe->slot[i].win)
+			continue;
+		tbl = &pe->slot[i].win->tbl;
+		first = (u64)tbl->it_offset << tbl->it_page_shift;
+		end = first + ((u64)tbl->it_size << tbl->it_page_shift);
+		if (start < end && first < start + size)
+			return true;
+	}
+	return false;
+}
+
 static int open_ddw(struct ddw_pe *pe, unsigned int page_shift,
 		    u64 window_size, struct ddw_slot *slot)
 {
@@ -806,6 +831,12 @@ static int open_ddw(struct ddw_pe *pe, unsigned int page_shift,
 	ret = rtas_create(pe, page_shift, ilog2(window_size), &c);
 	if (ret)
 		return ret;
+	if (window_overlaps(pe, c.start, window_size)) {
+		pr_warn("%pOF: platform placed a new window at 0x%llx over an open one\n",
+			pe->np, c.start);
+		rtas_remove(pe, c.liobn);
+		return -EBUSY;
+	}
 
 	win = window_new(pe, c.liobn, c.start, page_shift, window_size);
 	if (IS_ERR(win)) {
@@ -1049,6 +1080,8 @@ static int check_create(struct iommu_table_group *tg, int num,
 		return -EINVAL;
 	if (!(tg->pgsizes & (1ULL << page_shift)))
 		return -EINVAL;
+	if (ilog2(window_size) - page_shift > MAX_WINDOW_TCES_ORDER)
+		return -EINVAL;
 	return 0;
 }
 
@@ -1157,14 +1190,16 @@ static void windows_show_slot(struct seq_file *m, int num,
 {
 	struct tce_window *win = slot->win;
 	struct iommu_table *tbl = &win->tbl;
+	unsigned long mapped = tce_window_mapped(win);
 
-	seq_printf(m, "%d %#llx %#llx %lu 1 %#lx %lu %zu %s %ld\n", num,
-		   (u64)tbl->it_offset << tbl->it_page_shift,
+	seq_printf(m, "%d %#llx %#llx %lu 1 %#lx %lu %zu %s %ld %llu %llu\n",
+		   num, (u64)tbl->it_offset << tbl->it_page_shift,
 		   (u64)tbl->it_size << tbl->it_page_shift, tbl->it_page_shift,
-		   win->liobn, tce_window_mapped(win),
-		   tce_window_view_bytes(win),
+		   win->liobn, mapped, tce_window_view_bytes(win),
 		   slot->is_default ? "default" : "ddw",
-		   atomic_long_read(&win->nr_errors));
+		   atomic_long_read(&win->nr_errors),
+		   (u64)mapped << tbl->it_page_shift,
+		   (u64)tbl->it_size * sizeof(__be64));
 }
 
 static int windows_show(struct seq_file *m, void *unused)
@@ -1176,7 +1211,7 @@ static int windows_show(struct seq_file *m, void *unused)
 	seq_printf(m, "owners %u default_window %s ddw %s reset %s\n",
 		   pe->owners, pe->default_present ? "present" : "removed",
 		   pe->has_ddw ? "yes" : "no", pe->has_reset ? "yes" : "no");
-	seq_puts(m, "num start size page_shift levels liobn tces_mapped view_bytes kind flush_errors\n");
+	seq_puts(m, "num start size page_shift levels liobn tces_mapped view_bytes kind flush_errors mapped_bytes flat_bytes\n");
 	for (i = 0; i < NR_WINDOWS; i++)
 		if (pe->slot[i].win)
 			windows_show_slot(m, i, &pe->slot[i]);
@@ -1184,6 +1219,45 @@ static int windows_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(windows);
+
+/*
+ * Totals of the windows of a PE. We see TCEs, not pins: the VFIO backend
+ * pins (at REGISTER_MEMORY for v2, at MAP_DMA for v1) and charges
+ * locked_vm. What the TCEs reach is mapped_bytes; mapped_sys_pages is that
+ * in system pages (rounded up per window): the pages the mappings keep
+ * pinned when each system page is mapped once, by whole TCEs. It is an
+ * estimate when a page is mapped twice or a TCE covers part of a page.
+ */
+static int usage_show(struct seq_file *m, void *unused)
+{
+	struct ddw_pe *pe = m->private;
+	u64 tces = 0, bytes = 0, sys_pages = 0, view = 0, flat = 0;
+	int i, nr = 0;
+
+	mutex_lock(&ddw_mutex);
+	for (i = 0; i < NR_WINDOWS; i++) {
+		struct tce_window *win = pe->slot[i].win;
+		u64 b;
+
+		if (!win)
+			continue;
+		nr++;
+		b = (u64)tce_window_mapped(win) << win->tbl.it_page_shift;
+		tces += tce_window_mapped(win);
+		bytes += b;
+		sys_pages += DIV_ROUND_UP_ULL(b, PAGE_SIZE);
+		view += tce_window_view_bytes(win);
+		flat += (u64)win->tbl.it_size * sizeof(__be64);
+	}
+	mutex_unlock(&ddw_mutex);
+	seq_printf(m, "windows %d\ntces_mapped %llu\nmapped_bytes %llu\n", nr,
+		   tces, bytes);
+	seq_printf(m, "mapped_sys_pages %llu\nsys_page_size %lu\n", sys_pages,
+		   PAGE_SIZE);
+	seq_printf(m, "view_bytes %llu\nflat_bytes %llu\n", view, flat);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(usage);
 
 static int hcalls_show(struct seq_file *m, void *unused)
 {
@@ -1213,6 +1287,7 @@ static void pe_debugfs_add(struct ddw_pe *pe)
 	pe->dbg = debugfs_create_dir(name, ddw_debugfs_root);
 	debugfs_create_file("windows", 0444, pe->dbg, pe, &windows_fops);
 	debugfs_create_file("hcalls", 0444, pe->dbg, pe, &hcalls_fops);
+	debugfs_create_file("usage", 0444, pe->dbg, pe, &usage_fops);
 }
 
 /* ---- install / uninstall ------------------------------------------- */
