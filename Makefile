@@ -81,5 +81,9 @@ kernel:
 guest-test:
 	scripts/guest-test.sh $(or $(VARIANT),plain) $(or $(PAIRING),ours-ours) $(TEST)
 
+# make bench: in-tree vs ours in one guest boot, table in out/bench/results.md
+bench:
+	scripts/bench.sh
+
 shell:
 	scripts/guest.sh $(or $(VARIANT),plain) shell shell

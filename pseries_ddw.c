@@ -470,13 +470,14 @@ static int platform_window_clear(u32 liobn, u64 start, unsigned int shift,
 				 u64 entries)
 {
 	const struct tce_backend_ops *be = tce_hcall_backend();
+	u64 max = be->stuff ? tce_stuff_max() : TCE_BACKEND_MAX_BATCH;
 	u64 done, n, k;
 	long rc = H_SUCCESS;
 
 	for (done = 0; done < entries && rc == H_SUCCESS; done += n) {
 		u64 ioba = start + (done << shift);
 
-		n = min_t(u64, entries - done, TCE_BACKEND_MAX_BATCH);
+		n = max ? min(entries - done, max) : entries - done;
 		if (be->stuff) {
 			rc = be->stuff(liobn, ioba, 0, n);
 		} else {

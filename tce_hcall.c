@@ -57,7 +57,7 @@ static long hcall_put_many(unsigned long liobn, unsigned long ioba,
 static long hcall_stuff(unsigned long liobn, unsigned long ioba, u64 tce,
 			unsigned long npages)
 {
-	if (WARN_ON_ONCE(!npages || npages > TCE_BACKEND_MAX_BATCH))
+	if (WARN_ON_ONCE(!npages))
 		return H_PARAMETER;
 
 	atomic64_inc(&nr_stuff);

@@ -274,6 +274,15 @@ int tce_view_xchg(struct tce_view *view, unsigned long idx, u64 *tce,
 	if (idx >= view->entries)
 		return -EINVAL;
 
+	/*
+	 * Clearing an entry of an absent chunk changes nothing: no lock. A
+	 * VFIO backend releasing a window exchanges every entry this way.
+	 */
+	if (!need && !READ_ONCE(view->dir[c])) {
+		*tce = 0;
+		return 0;
+	}
+
 	for (;;) {
 		if (chunk_prepare(view, c, need, gfp, &spare))
 			return -ENOMEM;
@@ -424,6 +433,8 @@ void tce_view_clear_range(struct tce_view *view, unsigned long first,
 		unsigned long lo = max(first, base) - base;
 		unsigned long hi = min(last, base + CHUNK_ENTRIES) - base;
 
+		if (!READ_ONCE(view->dir[c]))
+			continue;
 		spin_lock(&view->lock);
 		chunk = view->dir[c];
 		for (i = lo; chunk && chunk->nr_set && i < hi; i++)
@@ -448,26 +459,95 @@ static unsigned int run_length(const struct tce_view_chunk *chunk,
 	return end - slot;
 }
 
-/* Called with the lock held; on failure *@failed is the first slot not done */
-static long chunk_flush_locked(struct tce_view *view, unsigned long c,
-			       unsigned int lo, unsigned int hi,
-			       const struct tce_view_sink *sink, void *ctx,
-			       unsigned int *failed)
+/**
+ * struct flush_state - a flush in progress
+ * @view: the view.
+ * @sink: where the runs go.
+ * @ctx: the sink's context.
+ * @last: end of the flushed range (exclusive).
+ * @zero_first: first entry of the pending run of zeros.
+ * @zero_len: entries of the pending run of zeros, 0 when there is none.
+ * @failed: first entry not written when a write failed.
+ *
+ * A run of zeros may go on in the next chunk, so it is written only once
+ * it ends; until then its dirty bits stay set and the view lock stays held.
+ */
+struct flush_state {
+	struct tce_view *view;
+	const struct tce_view_sink *sink;
+	void *ctx;
+	unsigned long last;
+	unsigned long zero_first;
+	unsigned long zero_len;
+	unsigned long failed;
+};
+
+/* Called with the lock held: clean [first, first + n), chunk by chunk */
+static void range_clean_locked(struct tce_view *view, unsigned long first,
+			       unsigned long n)
 {
-	struct tce_view_chunk *chunk = view->dir[c];
+	unsigned long end = first + n, c, lo, hi;
+
+	for (c = chunk_of(first); c * CHUNK_ENTRIES < end; c++) {
+		lo = max(first, c * CHUNK_ENTRIES) - c * CHUNK_ENTRIES;
+		hi = min(end, (c + 1) * CHUNK_ENTRIES) - c * CHUNK_ENTRIES;
+		dirty_clear(view, view->dir[c], lo, hi - lo);
+	}
+}
+
+/* Called with the lock held: write the pending run of zeros, if any */
+static long zero_run_write_locked(struct flush_state *st)
+{
+	long rc;
+
+	if (!st->zero_len)
+		return 0;
+	rc = st->sink->write(st->ctx, st->zero_first, NULL, st->zero_len);
+	if (rc) {
+		st->failed = st->zero_first;
+	} else {
+		range_clean_locked(st->view, st->zero_first, st->zero_len);
+		st->zero_len = 0;
+	}
+	return rc;
+}
+
+/*
+ * Called with the lock held: write the dirty runs of slots [lo, hi) of
+ * chunk @c. Runs of values are written at once; a run of zeros extends or
+ * replaces the pending one.
+ */
+static long chunk_flush_locked(struct flush_state *st, unsigned long c,
+			       unsigned int lo, unsigned int hi)
+{
+	struct tce_view_chunk *chunk = st->view->dir[c];
+	unsigned long base = c * CHUNK_ENTRIES;
 	unsigned int slot, n;
 	long rc;
 
 	slot = find_next_bit(chunk->dirty, hi, lo);
 	while (slot < hi) {
 		n = run_length(chunk, slot, hi);
-		rc = sink->write(ctx, c * CHUNK_ENTRIES + slot,
-				 &chunk->tces[slot], n);
-		if (rc) {
-			*failed = slot;
-			return rc;
+		if (!chunk->tces[slot] && st->zero_len &&
+		    st->zero_first + st->zero_len == base + slot) {
+			st->zero_len += n;
+		} else {
+			rc = zero_run_write_locked(st);
+			if (rc)
+				return rc;
+			if (!chunk->tces[slot]) {
+				st->zero_first = base + slot;
+				st->zero_len = n;
+			} else {
+				rc = st->sink->write(st->ctx, base + slot,
+						     &chunk->tces[slot], n);
+				if (rc) {
+					st->failed = base + slot;
+					return rc;
+				}
+				dirty_clear(st->view, chunk, slot, n);
+			}
 		}
-		dirty_clear(view, chunk, slot, n);
 		slot = find_next_bit(chunk->dirty, hi, slot + n);
 	}
 	return 0;
@@ -505,7 +585,8 @@ static struct tce_view_chunk *chunk_reap_locked(struct tce_view *view,
 
 /*
  * Per chunk of [first, last): roll the dirty entries back to what the
- * hardware holds, then free the chunk if it became empty.
+ * hardware holds (when @sink is set), then free the chunk if it became
+ * empty.
  */
 static void view_rollback(struct tce_view *view, unsigned long first,
 			  unsigned long last, const struct tce_view_sink *sink,
@@ -517,9 +598,11 @@ static void view_rollback(struct tce_view *view, unsigned long first,
 	for (c = chunk_of(first); c * CHUNK_ENTRIES < last; c++) {
 		unsigned long base = c * CHUNK_ENTRIES;
 
+		if (!READ_ONCE(view->dir[c]))
+			continue;
 		spin_lock(&view->lock);
 		chunk = view->dir[c];
-		if (chunk)
+		if (chunk && sink)
 			chunk_rollback_locked(view, chunk, base,
 					      max(first, base) - base,
 					      min(last, base + CHUNK_ENTRIES) - base,
@@ -530,6 +613,34 @@ static void view_rollback(struct tce_view *view, unsigned long first,
 	}
 }
 
+/*
+ * Flush chunk @c and, for as long as a run of zeros goes on at a chunk
+ * end, the chunks after it, under one hold of the lock. Returns the next
+ * chunk to look at; *@rc is the status of a failed write.
+ */
+static unsigned long flush_from(struct flush_state *st, unsigned long first,
+				unsigned long c, long *rc)
+{
+	struct tce_view *view = st->view;
+	unsigned long base;
+
+	spin_lock(&view->lock);
+	do {
+		base = c * CHUNK_ENTRIES;
+		if (view->dir[c])
+			*rc = chunk_flush_locked(st, c, max(first, base) - base,
+						 min(st->last, base + CHUNK_ENTRIES) - base);
+		/* The pending run of zeros ends unless the chunk ends dirty */
+		if (!*rc && st->zero_len &&
+		    (st->zero_first + st->zero_len != base + CHUNK_ENTRIES ||
+		     base + CHUNK_ENTRIES >= st->last))
+			*rc = zero_run_write_locked(st);
+		c++;
+	} while (!*rc && st->zero_len);
+	spin_unlock(&view->lock);
+	return c;
+}
+
 /**
  * tce_view_flush() - write the dirty entries of a range through a sink
  * @view: the view.
@@ -538,9 +649,13 @@ static void view_rollback(struct tce_view *view, unsigned long first,
  * @sink: where to write; see &struct tce_view_sink.
  * @ctx: passed to the sink callbacks.
  *
- * Dirty entries are grouped in runs of zeros and runs of non-zero values,
- * never longer than a chunk, and handed to @sink->write. Written entries
- * become clean. Chunks of the range left empty are freed.
+ * Dirty entries are grouped in runs of zeros and runs of non-zero values
+ * and handed to @sink->write. A run of values never crosses a chunk
+ * boundary; a run of zeros goes on across chunks for as long as the dirty
+ * entries are zero (the view lock stays held while it does), so clearing
+ * any number of consecutive entries is one write. Written entries become
+ * clean. Chunks of the range left empty are freed. Absent chunks cost no
+ * lock.
  *
  * When a write fails, the flush stops; every entry of the range still dirty
  * from the failed run on is read back with @sink->read, its shadow set to
@@ -554,34 +669,29 @@ long tce_view_flush(struct tce_view *view, unsigned long first,
 		    unsigned long count, const struct tce_view_sink *sink,
 		    void *ctx)
 {
-	struct tce_view_chunk *dead;
-	unsigned long last, c;
-	unsigned int failed;
+	struct flush_state st = { .view = view, .sink = sink, .ctx = ctx };
+	unsigned long c;
 	long rc = 0;
 
 	if (first >= view->entries)
 		return 0;
-	last = first + min(count, view->entries - first);
+	st.last = first + min(count, view->entries - first);
 
-	for (c = chunk_of(first); c * CHUNK_ENTRIES < last; c++) {
-		unsigned long base = c * CHUNK_ENTRIES;
-
-		spin_lock(&view->lock);
-		if (view->dir[c])
-			rc = chunk_flush_locked(view, c,
-						max(first, base) - base,
-						min(last, base + CHUNK_ENTRIES) - base,
-						sink, ctx, &failed);
-		dead = rc ? NULL : chunk_reap_locked(view, c);
-		spin_unlock(&view->lock);
-		chunk_free(dead);
-
-		if (rc) {
-			view_rollback(view, base + failed, last, sink, ctx);
-			return rc;
-		}
+	c = chunk_of(first);
+	if (!READ_ONCE(view->nr_dirty))
+		c = DIV_ROUND_UP(st.last, CHUNK_ENTRIES);	/* only reap */
+	while (c * CHUNK_ENTRIES < st.last && !rc) {
+		if (READ_ONCE(view->dir[c]))
+			c = flush_from(&st, first, c, &rc);
+		else
+			c++;
 	}
-	return 0;
+
+	/* Free what went empty; after a failure, roll back what is left */
+	if (rc)
+		view_rollback(view, st.failed, st.last, sink, ctx);
+	view_rollback(view, first, rc ? st.failed : st.last, NULL, NULL);
+	return rc;
 }
 
 /**

@@ -23,7 +23,28 @@
 #define WINDOW_MIN_SHIFT	12
 #define WINDOW_MAX_SHIFT	40
 
+/*
+ * H_STUFF_TCE takes any number of entries within the window (QEMU checks
+ * the count against the window size; PAPR's 512 limit is the TCE list of
+ * H_PUT_TCE_INDIRECT). A platform that wants shorter stuff calls gets them
+ * with this parameter.
+ */
+static unsigned long stuff_max_tces;
+module_param(stuff_max_tces, ulong, 0644);
+MODULE_PARM_DESC(stuff_max_tces,
+		 "Most entries cleared by one H_STUFF_TCE (default 0: no limit, one call per run of zeros). Applies to windows created after the change.");
+
 static struct iommu_table_ops tce_window_ops;
+
+/**
+ * tce_stuff_max() - the most entries one stuff() call should clear
+ *
+ * Return: the stuff_max_tces module parameter, 0 for no limit.
+ */
+unsigned long tce_stuff_max(void)
+{
+	return READ_ONCE(stuff_max_tces);
+}
 
 static struct tce_window *to_window(struct iommu_table *tbl)
 {
@@ -64,10 +85,17 @@ static long write_zeros(struct tce_window *win, unsigned long ioba,
 			unsigned long n)
 {
 	static const u64 zero;
+	unsigned long k, max = win->stuff_max ? win->stuff_max : n;
+	long rc = H_SUCCESS;
 
 	if (!win->backend->stuff)
 		return put_one_by_one(win, ioba, &zero, true, n);
-	return win->backend->stuff(win->liobn, ioba, 0, n);
+	for (; n && rc == H_SUCCESS; n -= k) {
+		k = min(n, max);
+		rc = win->backend->stuff(win->liobn, ioba, 0, k);
+		ioba += k << win->tbl.it_page_shift;
+	}
+	return rc;
 }
 
 static long write_values(struct tce_window *win, unsigned long ioba,
@@ -83,7 +111,10 @@ static long write_values(struct tce_window *win, unsigned long ioba,
 	return win->backend->put_many(win->liobn, ioba, win->tce_list, n);
 }
 
-/* tce_view_sink::write: one run of zeros or of values, under the view lock */
+/*
+ * tce_view_sink::write: one run of zeros (@tces NULL, any length: stuff) or
+ * of values (at most a chunk: put_many), under the view lock
+ */
 static long window_sink_write(void *ctx, unsigned long idx, const u64 *tces,
 			      unsigned long n)
 {
@@ -93,8 +124,8 @@ static long window_sink_write(void *ctx, unsigned long idx, const u64 *tces,
 	if (READ_ONCE(win->detached))
 		return H_SUCCESS;
 	if (n == 1)
-		return win->backend->put(win->liobn, ioba, tces[0]);
-	if (!tces[0])
+		return win->backend->put(win->liobn, ioba, tces ? tces[0] : 0);
+	if (!tces)
 		return write_zeros(win, ioba, n);
 	return write_values(win, ioba, tces, n);
 }
@@ -166,7 +197,10 @@ int tce_window_flush(struct tce_window *win, unsigned long entry,
  * @win: the window.
  *
  * Stores zero in every non-zero shadow entry and flushes the window, so no
- * TCE written through this window survives in the platform.
+ * TCE written through this window survives in the platform. Only the runs
+ * that held a TCE are written (one stuff per run, whatever its length);
+ * absent chunks are skipped without a look, so clearing an empty window
+ * makes no call and costs a walk of the chunk directory.
  *
  * Return: 0 or the errno of tce_window_flush().
  */
@@ -345,6 +379,9 @@ static bool params_valid(const struct tce_window_params *p)
 		return false;
 	if (!is_power_of_2(p->size) || p->size < (1ULL << p->page_shift))
 		return false;
+	/* The last bus address must not wrap around 2^64 */
+	if (p->start + (p->size - 1) < p->start)
+		return false;
 	return IS_ALIGNED(p->start, 1ULL << p->page_shift);
 }
 
@@ -360,6 +397,13 @@ static void table_init(struct iommu_table *tbl,
 	tbl->it_page_shift = p->page_shift;
 	tbl->it_type = TCE_PCI;
 	tbl->it_blocksize = 16;
+	/*
+	 * No indirect levels, but the view is made of blocks of
+	 * TCE_VIEW_CHUNK_ENTRIES counted from it_offset: where the
+	 * useraddrptr() of an entry is NULL (!alloc), its whole block is
+	 * unmapped, so the VFIO backends may skip it.
+	 */
+	tbl->it_level_size = TCE_VIEW_CHUNK_ENTRIES;
 	tbl->it_nid = p->nid;
 	tbl->it_allocated_size = tce_view_directory_bytes(entries);
 	tbl->it_ops = &tce_window_ops;
@@ -416,6 +460,7 @@ struct tce_window *tce_window_create(const struct tce_window_params *params,
 
 	win->liobn = params->liobn;
 	win->backend = backend;
+	win->stuff_max = tce_stuff_max();
 	table_init(&win->tbl, params);
 	return win;
 }

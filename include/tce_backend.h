@@ -26,8 +26,10 @@
  * @put_many: write @npages (1..TCE_BACKEND_MAX_BATCH) TCEs starting at
  *	@ioba from @tces, a 4K-aligned, physically contiguous, linear-map
  *	buffer of big-endian TCEs (H_PUT_TCE_INDIRECT takes its real address).
- * @stuff: write the same TCE value @tce into @npages (1..TCE_BACKEND_MAX_BATCH)
- *	consecutive entries starting at @ioba.
+ * @stuff: write the same TCE value @tce into @npages consecutive entries
+ *	starting at @ioba; @npages is at least 1 and at most what is left of
+ *	the window (H_STUFF_TCE has no 512 limit, that is the TCE list of
+ *	H_PUT_TCE_INDIRECT).
  * @get: read the TCE at @ioba into @tce.
  *
  * @ioba is a bus address, that is the entry number shifted by the IOMMU

@@ -15,6 +15,8 @@
  * tce_view_flush() hands the dirty runs to a &struct tce_view_sink (the TCE
  * window writes them to the hypervisor, the KUnit suites to a fake) and
  * rolls the shadow back to what the sink reads back when a write fails.
+ * Runs of values are cut at chunk boundaries (one 4K TCE list each), runs
+ * of zeros are not.
  *
  * Indices are relative to the window: 0 .. entries - 1.
  *
@@ -40,10 +42,12 @@ struct tce_view;
 
 /**
  * struct tce_view_sink - where tce_view_flush() writes dirty entries
- * @write: write @n (1..TCE_VIEW_CHUNK_ENTRIES) entries starting at index
- *	@idx; @tces holds their shadow values. A run is never mixed: either all
- *	@n values are zero or none is. Returns a hypervisor status, H_SUCCESS
- *	when all @n entries were written.
+ * @write: write @n entries starting at index @idx. A run is never mixed:
+ *	for a run of values @tces holds their shadow values and @n is at most
+ *	TCE_VIEW_CHUNK_ENTRIES (a run of values never crosses a chunk
+ *	boundary); for a run of zeros @tces is NULL and @n may be anything up
+ *	to the window size (a run of zeros spans chunks). Returns a hypervisor
+ *	status, H_SUCCESS when all @n entries were written.
  * @read: read back the value the hardware holds for entry @idx into @tce,
  *	used to roll the shadow back after a failed @write. Returns a
  *	hypervisor status.

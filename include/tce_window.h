@@ -5,8 +5,11 @@
  * through a TCE backend (tce_backend.h) in batches.
  *
  * xchg_no_kill() changes the shadow only; tce_kill() writes the dirty
- * entries of a range: one stuff() per run of zeros, one put_many() per run
- * of up to 512 values, put() for a lone entry. Entry numbers are absolute:
+ * entries of a range: one stuff() per run of zeros (runs span chunks and
+ * are not limited to 512 entries), one put_many() per run of up to 512
+ * values within a chunk, put() for a lone entry. it_level_size is the
+ * chunk size of the view (512), so that the VFIO backends can skip a
+ * whole block whose useraddrptr() is NULL. Entry numbers are absolute:
  * entry i is the TCE of bus address i << it_page_shift, and the window
  * covers entries it_offset .. it_offset + it_size - 1.
  *
@@ -33,6 +36,8 @@ struct tce_view;
  * @view: shadow TCEs, user addresses and dirty bits.
  * @tce_list: 4K-aligned buffer of big-endian TCEs for put_many(),
  *	used under the view lock.
+ * @stuff_max: most entries one stuff() may clear, 0 for no limit (the
+ *	stuff_max_tces module parameter when the window was created).
  * @detached: the platform window is gone; flushes only clean the shadow.
  * @error: first flush error (negative errno) not yet fetched, or 0.
  * @nr_errors: flush failures since creation.
@@ -43,6 +48,7 @@ struct tce_window {
 	const struct tce_backend_ops *backend;
 	struct tce_view *view;
 	__be64 *tce_list;
+	unsigned long stuff_max;
 	bool detached;
 	atomic_t error;
 	atomic_long_t nr_errors;
@@ -79,5 +85,6 @@ int tce_window_fetch_error(struct tce_window *win);
 
 unsigned long tce_window_mapped(struct tce_window *win);
 size_t tce_window_view_bytes(struct tce_window *win);
+unsigned long tce_stuff_max(void);
 
 #endif /* _TCE_WINDOW_H */

@@ -9,7 +9,8 @@
  *
  * The callbacks validate their arguments like the hypervisor does and
  * answer H_PARAMETER for an unknown LIOBN, an unaligned or out-of-window
- * I/O bus address, a batch of 0 or more than TCE_BACKEND_MAX_BATCH
+ * I/O bus address (a stuff of any count that stays within the window is
+ * fine, as in QEMU), a put_many of 0 or more than TCE_BACKEND_MAX_BATCH
  * entries, a TCE list that is not 4K aligned, or a TCE with bits set
  * between the permission bits and the page shift. Every call is counted
  * per operation and recorded in a log (operation, I/O bus address, count,

@@ -44,9 +44,12 @@ static long sink_write(void *ctx, unsigned long idx, const u64 *tces,
 	unsigned long ioba = tce_fake_ioba(env->fake, idx), i;
 
 	if (n == 1)
-		return env->ops->put(VIEW_LIOBN, ioba, tces[0]);
-	if (!tces[0])
+		return env->ops->put(VIEW_LIOBN, ioba, tces ? tces[0] : 0);
+	if (!tces)
 		return env->ops->stuff(VIEW_LIOBN, ioba, 0, n);
+	/* A run of values stays within a chunk: one TCE list */
+	if (WARN_ON(n > TCE_VIEW_CHUNK_ENTRIES))
+		return H_PARAMETER;
 	for (i = 0; i < n; i++)
 		env->list[i] = cpu_to_be64(tces[i]);
 	return env->ops->put_many(VIEW_LIOBN, ioba, env->list, n);
@@ -330,6 +333,7 @@ static void view_clear_range(struct kunit *test)
 {
 	struct view_env *env = env_new(test, 2048);
 	struct tce_view *view = env->view;
+	const struct tce_fake_call *call;
 	unsigned long i;
 
 	map_range(test, view, 0, 2048);
@@ -348,9 +352,84 @@ static void view_clear_range(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, tce_view_flush(view, 0, 2048, &fake_sink, env),
 			H_SUCCESS);
-	/* 100..511, 512..1023, 1024..1099 */
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 3);
+	/* 100..1099 across three chunks: one run of zeros */
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
+	call = tce_fake_call(env->fake, 0);
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	KUNIT_EXPECT_EQ(test, call->ioba, 100UL << VIEW_SHIFT);
+	KUNIT_EXPECT_EQ(test, call->npages, 1000);
+	expect_shadow_is_fake(test, env);
+}
+
+/*
+ * Runs of zeros span chunks, but only dirty ones: an absent chunk or a
+ * clean entry ends the run, a run of values in the next chunk too.
+ */
+static void view_zero_runs_span_chunks(struct kunit *test)
+{
+	struct view_env *env = env_new(test, 8192);
+	struct tce_view *view = env->view;
+	const struct tce_fake_call *call;
+
+	map_range(test, view, 0, 8192);
+	KUNIT_ASSERT_EQ(test, tce_view_flush(view, 0, 8192, &fake_sink, env),
+			H_SUCCESS);
+	tce_fake_reset_log(env->fake);
+	unmap_range(test, view, 0, 8192);
+	KUNIT_EXPECT_EQ(test, tce_view_flush(view, 0, 8192, &fake_sink, env),
+			H_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
+	call = tce_fake_call(env->fake, 0);
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	KUNIT_EXPECT_EQ(test, call->ioba, 0);
+	KUNIT_EXPECT_EQ(test, call->npages, 8192);
+	expect_shadow_is_fake(test, env);
+
+	/* Chunks 0, 2 and 3 mapped, 1 absent: 0..511 and 1024..2047 */
+	map_range(test, view, 0, 512);
+	map_range(test, view, 1024, 1024);
+	KUNIT_ASSERT_EQ(test, tce_view_flush(view, 0, 8192, &fake_sink, env),
+			H_SUCCESS);
+	tce_fake_reset_log(env->fake);
+	tce_view_clear_range(view, 0, 8192);
+	KUNIT_EXPECT_EQ(test, tce_view_flush(view, 0, 8192, &fake_sink, env),
+			H_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 2);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 2);
+	call = tce_fake_call(env->fake, 1);
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	KUNIT_EXPECT_EQ(test, call->ioba, 1024UL << VIEW_SHIFT);
+	KUNIT_EXPECT_EQ(test, call->npages, 1024);
+
+	/* Zeros up to a chunk end, then values: a stuff and a put_many */
+	map_range(test, view, 0, 1024);
+	KUNIT_ASSERT_EQ(test, tce_view_flush(view, 0, 8192, &fake_sink, env),
+			H_SUCCESS);
+	tce_fake_reset_log(env->fake);
+	unmap_range(test, view, 0, 512);
+	unmap_range(test, view, 512, 512);
+	map_range(test, view, 512, 100);
+	KUNIT_EXPECT_EQ(test, tce_view_flush(view, 0, 8192, &fake_sink, env),
+			H_SUCCESS);
+	/* 0..511 stuff, 512..611 put_many, 612..1023 stuff */
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 2);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_PUT_MANY), 1);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 3);
+	expect_shadow_is_fake(test, env);
+
+	/* A flush of a sub-range stops the run at the range's end */
+	tce_fake_reset_log(env->fake);
+	unmap_range(test, view, 512, 100);
+	KUNIT_EXPECT_EQ(test, tce_view_flush(view, 0, 550, &fake_sink, env),
+			H_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tce_view_dirty(view), 62);
+	KUNIT_EXPECT_EQ(test, tce_view_flush(view, 0, 8192, &fake_sink, env),
+			H_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 2);
+	KUNIT_EXPECT_EQ(test, tce_fake_nonzero(env->fake), 0);
+	KUNIT_EXPECT_EQ(test, tce_view_mapped(view), 0);
 	expect_shadow_is_fake(test, env);
 }
 
@@ -554,7 +633,8 @@ static void view_unmap_failure_rollback(struct kunit *test)
 			H_SUCCESS);
 	bytes = tce_view_bytes(view);
 	tce_view_clear_range(view, 0, 1024);
-	tce_fake_fail(env->fake, TCE_FAKE_STUFF, 2, H_PARAMETER, 10);
+	/* One stuff for the two chunks, stopping after 522 entries */
+	tce_fake_fail(env->fake, TCE_FAKE_STUFF, 1, H_PARAMETER, 522);
 	KUNIT_EXPECT_EQ(test, tce_view_flush(view, 0, 1024, &fake_sink, env),
 			H_PARAMETER);
 	KUNIT_EXPECT_EQ(test, tce_view_dirty(view), 0);
@@ -615,6 +695,7 @@ static struct kunit_case tce_view_cases[] = {
 	KUNIT_CASE(view_zero_needs_no_chunk),
 	KUNIT_CASE(view_flush_runs),
 	KUNIT_CASE(view_clear_range),
+	KUNIT_CASE(view_zero_runs_span_chunks),
 	KUNIT_CASE(view_flush_partial_range),
 	KUNIT_CASE(view_useraddr),
 	KUNIT_CASE(view_bytes_grow_shrink),

@@ -543,8 +543,13 @@ static void window_map_range_boundary(struct kunit *test)
 	tce_fake_reset_log(env->fake);
 	env_unmap(test, env, 500, 601);
 	env_kill(env, 500, 601);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 3);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 3);
+	/* The zeros are one run across the chunk boundaries */
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
+	call = tce_fake_call(env->fake, 0);
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	KUNIT_EXPECT_EQ(test, call->ioba, DDW_START + (500UL << 16));
+	KUNIT_EXPECT_EQ(test, call->npages, 601);
 	expect_table(test, env, 0, 0, DMA_NONE);
 	expect_shadow_is_fake(test, env);
 }
@@ -581,14 +586,14 @@ static void window_whole_window(struct kunit *test)
 
 	tce_fake_reset_log(env->fake);
 	KUNIT_EXPECT_EQ(test, tce_window_clear_all(env->win), 0);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 4);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 4);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
 	expect_table(test, env, 0, 0, DMA_NONE);
 	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
 	KUNIT_EXPECT_EQ(test, tce_window_view_bytes(env->win), empty);
 	/* Nothing left to do */
 	KUNIT_EXPECT_EQ(test, tce_window_clear_all(env->win), 0);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 4);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
 }
 
 /* Exchange: the old TCE and direction come back for the caller to unpin */
@@ -759,11 +764,102 @@ static void window_call_counts(struct kunit *test)
 	stuffs = tce_fake_count(env->fake, TCE_FAKE_STUFF);
 	kunit_info(test, "unmap of 16384 entries: %lu stuff, %lu calls in all (product target: at most 2)\n",
 		   stuffs, tce_fake_count(env->fake, TCE_FAKE_ANY));
-	/* Pinned: one stuff per 512-entry chunk */
-	KUNIT_EXPECT_EQ(test, stuffs, 32);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), stuffs);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_GET), 0);
+	/* Pinned: one stuff for the whole run of zeros */
+	KUNIT_EXPECT_EQ(test, stuffs, 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
+	call = tce_fake_call(env->fake, 0);
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	KUNIT_EXPECT_EQ(test, call->ioba, DDW_START);
+	KUNIT_EXPECT_EQ(test, call->npages, 16384);
 	expect_table(test, env, 0, 0, DMA_NONE);
+	/* The view is back to its directory */
+	KUNIT_EXPECT_LT(test, tce_window_view_bytes(env->win),
+			tce_view_directory_bytes(env->entries) + 512);
+}
+
+/* Not aligned to a chunk: 16384 entries span 33 chunks, 33 put_many */
+static void window_call_counts_unaligned(struct kunit *test)
+{
+	struct win_env *env = env_new(test, DDW_START, 32768ULL << 16, 16,
+				      TCE_FAKE_HAS_ALL);
+
+	env_map(test, env, 100, 16384, DMA_TO_DEVICE);
+	env_kill(env, 100, 16384);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_PUT_MANY), 33);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 33);
+	tce_fake_reset_log(env->fake);
+	env_unmap(test, env, 100, 16384);
+	env_kill(env, 100, 16384);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
+	expect_table(test, env, 0, 0, DMA_NONE);
+}
+
+/* The stuff_max cap splits a run of zeros */
+static void window_stuff_cap(struct kunit *test)
+{
+	struct win_env *env = env_new(test, DDW_START, 16384ULL << 16, 16,
+				      TCE_FAKE_HAS_ALL);
+	const struct tce_fake_call *call;
+	unsigned long c;
+
+	env_map(test, env, 0, 10000, DMA_BIDIRECTIONAL);
+	env_kill(env, 0, 16384);
+	tce_fake_reset_log(env->fake);
+	env->win->stuff_max = 4096;
+	env_unmap(test, env, 0, 10000);
+	env_kill(env, 0, 16384);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 3);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 3);
+	for (c = 0; c < 3; c++) {
+		call = tce_fake_call(env->fake, c);
+		KUNIT_ASSERT_NOT_NULL(test, call);
+		KUNIT_EXPECT_EQ(test, call->ioba,
+				DDW_START + ((c * 4096) << 16));
+		KUNIT_EXPECT_EQ(test, call->npages,
+				c < 2 ? 4096 : 10000 - 8192);
+	}
+	expect_table(test, env, 0, 0, DMA_NONE);
+
+	/* The third call fails: the first two stuck, the rest rolls back */
+	env_map(test, env, 0, 10000, DMA_BIDIRECTIONAL);
+	env_kill(env, 0, 16384);
+	env_unmap(test, env, 0, 10000);
+	tce_fake_fail(env->fake, TCE_FAKE_STUFF, 3, H_HARDWARE, 0);
+	env_kill(env, 0, 16384);
+	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), -EIO);
+	expect_table(test, env, 8192, 10000, DMA_BIDIRECTIONAL);
+	expect_shadow_is_fake(test, env);
+}
+
+/* Creating and dropping an empty 64G window makes no call at all */
+static void window_empty_lifecycle(struct kunit *test)
+{
+	struct win_env *env = env_new(test, DDW_START, 64ULL << 30, 16,
+				      TCE_FAKE_HAS_ALL);
+	const struct iommu_table_ops *ops = env->tbl->it_ops;
+	enum dma_data_direction d;
+	unsigned long e, hpa;
+
+	KUNIT_EXPECT_EQ(test, env->tbl->it_level_size, TCE_VIEW_CHUNK_ENTRIES);
+	KUNIT_EXPECT_EQ(test, env->tbl->it_indirect_levels, 0);
+	/* A release as the in-tree backend does it: every entry, then kill */
+	for (e = 0; e < env->entries; e++) {
+		hpa = 0;
+		d = DMA_NONE;
+		KUNIT_ASSERT_EQ(test, env_xchg(env, e, &hpa, &d), 0);
+		KUNIT_ASSERT_EQ(test, d, DMA_NONE);
+	}
+	env_kill(env, 0, env->entries);
+	KUNIT_EXPECT_EQ(test, tce_window_clear_all(env->win), 0);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 0);
+	KUNIT_EXPECT_LT(test, tce_window_view_bytes(env->win),
+			tce_view_directory_bytes(env->entries) + 512);
+	/* Every 512-entry block of the window reads as absent */
+	for (e = 0; e < env->entries; e += TCE_VIEW_CHUNK_ENTRIES)
+		KUNIT_EXPECT_NULL(test, ops->useraddrptr(env->tbl,
+							 env->first + e,
+							 false));
 }
 
 static void window_lone_entry(struct kunit *test)
@@ -789,12 +885,12 @@ struct fallback {
 	unsigned long unmap_puts, unmap_stuffs;
 };
 
-/* 700 entries from index 100: runs 100..511 and 512..799 */
+/* 700 entries from index 100: values 100..511 and 512..799, zeros 100..799 */
 static const struct fallback fallbacks[] = {
 	{ "put only", 0, 700, 0, 700, 0 },
-	{ "put+stuff", TCE_FAKE_HAS_STUFF, 700, 0, 0, 2 },
+	{ "put+stuff", TCE_FAKE_HAS_STUFF, 700, 0, 0, 1 },
 	{ "put+put_many", TCE_FAKE_HAS_PUT_MANY, 0, 2, 700, 0 },
-	{ "all", TCE_FAKE_HAS_ALL, 0, 2, 0, 2 },
+	{ "all", TCE_FAKE_HAS_ALL, 0, 2, 0, 1 },
 };
 
 static void fallback_desc(const struct fallback *f, char *desc)
@@ -1062,12 +1158,22 @@ static void window_clear_all(struct kunit *test)
 	expect_table(test, env, 0, 0, DMA_NONE);
 	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
 
+	/* One stuff per run that held TCEs, never over the gaps */
+	tce_fake_reset_log(env->fake);
+	for (i = 0; i < 8; i++)
+		env_map(test, env, i * 512, 500, DMA_BIDIRECTIONAL);
+	env_kill(env, 0, 4096);
+	KUNIT_EXPECT_EQ(test, tce_window_clear_all(env->win), 0);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 8);
+	expect_table(test, env, 0, 0, DMA_NONE);
+
 	/* A failing clear reports it, and the shadow keeps the survivors */
-	env_map(test, env, 0, 4096, DMA_BIDIRECTIONAL);
+	for (i = 0; i < 8; i++)
+		env_map(test, env, i * 512, 500, DMA_BIDIRECTIONAL);
 	env_kill(env, 0, 4096);
 	tce_fake_fail(env->fake, TCE_FAKE_STUFF, 5, H_HARDWARE, 0);
 	KUNIT_EXPECT_EQ(test, tce_window_clear_all(env->win), -EIO);
-	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 4096 - 4 * 512);
+	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 4 * 500);
 	expect_shadow_is_fake(test, env);
 }
 
@@ -1109,6 +1215,9 @@ static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE(window_useraddr),
 	KUNIT_CASE(window_view_bytes),
 	KUNIT_CASE(window_call_counts),
+	KUNIT_CASE(window_call_counts_unaligned),
+	KUNIT_CASE(window_stuff_cap),
+	KUNIT_CASE(window_empty_lifecycle),
 	KUNIT_CASE(window_lone_entry),
 	KUNIT_CASE_PARAM(window_single_tce_fallback, fallback_gen_params),
 	KUNIT_CASE_PARAM(window_fail_mid_batch_kill, failure_gen_params),
