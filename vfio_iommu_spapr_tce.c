@@ -4,10 +4,23 @@
  * VFIO_SPAPR_TCE_v2_IOMMU) on IBM POWER pSeries LPARs.
  *
  * A container owns up to IOMMU_TABLE_GROUP_MAX_TABLES DMA windows. Each
- * window is one struct iommu_table created by the platform through the
- * first group's iommu_table_group_ops and set on every group of the
- * container. TCEs are programmed only through the kernel contract:
+ * window is one struct iommu_table, the primary, created by the platform
+ * through the first group's iommu_table_group_ops and set on every group
+ * of the container. TCEs are programmed only through the kernel contract:
  * iommu_tce_xchg_no_kill() per entry, then iommu_tce_kill() for the range.
+ *
+ * Several groups: on pSeries a table is the hypervisor table of one PE
+ * (one LIOBN), so set_window() of the primary on another group fails with
+ * -EPERM (both the in-tree and our platform ops). Then that group gets a
+ * mirror: a table created on its own PE with the same geometry, which must
+ * open at the same bus address (otherwise -EINVAL). Every map and unmap
+ * writes the same TCEs and user addresses into the primary and all its
+ * mirrors; the memory is referenced once, by the primary's entries. The
+ * primary's view is the reference; a mirror is a replica, so when the
+ * group holding the primary leaves, a mirror becomes the primary. A group
+ * that needs a mirror cannot join while the window has mappings (-EBUSY).
+ * With one group (or tables shared by set_window) there is no mirror and
+ * no extra work on the mapping paths.
  *
  * Every mapped entry owns one reference on the memory behind it: a page
  * pin in v1 mode, an mm_iommu "mapped" count in v2 mode. When the table
@@ -45,23 +58,33 @@
 #define TCE_CLEAR_BATCH_MIN	16
 #define TCE_RESCHED_MASK	511
 
-/* A group attached to the container */
+/*
+ * A DMA window: the table and the locked_vm charged for its memory. The
+ * other fields are kept for the primary only: the geometry it was created
+ * with, how many groups hold a mirror of it, how many entries own a
+ * reference.
+ */
+struct tce_window {
+	struct iommu_table *tbl;
+	unsigned long locked_pages;
+	u64 size;
+	u32 levels;
+	unsigned int nr_mirrors;
+	unsigned long mapped;
+};
+
+/* A group attached to the container, with its mirrors (see above) */
 struct tce_group {
 	struct list_head node;
 	struct iommu_group *grp;
 	struct iommu_table_group *tg;
+	struct tce_window mirror[IOMMU_TABLE_GROUP_MAX_TABLES];
 };
 
 /* A v2 memory registration held by the container */
 struct tce_prereg {
 	struct list_head node;
 	struct mm_iommu_table_group_mem_t *mem;
-};
-
-/* A DMA window: the table and the locked_vm charged for its memory */
-struct tce_window {
-	struct iommu_table *tbl;
-	unsigned long locked_pages;
 };
 
 struct tce_container {
@@ -334,6 +357,7 @@ static unsigned long tce_unmapped_span(struct iommu_table *tbl,
 
 /* Entries cleared but not yet covered by iommu_tce_kill() */
 struct tce_clear_batch {
+	int num;			/* the window */
 	struct tce_entry *old;		/* references to drop after the kill */
 	unsigned int n;
 	unsigned int size;
@@ -350,28 +374,132 @@ static void tce_batch_changed(struct tce_clear_batch *b, unsigned long entry)
 	b->changed = true;
 }
 
-/* Make the table changes visible, then drop what the old entries owned */
-static void tce_batch_flush(struct tce_container *c, struct iommu_table *tbl,
-			    struct tce_clear_batch *b)
+/* ---- mirrors: replicas of the primary on other PEs ------------------- */
+
+static void tce_mirrors_kill(struct tce_container *c, int num,
+			     unsigned long entry, unsigned long pages)
 {
+	struct tce_group *g;
+
+	list_for_each_entry(g, &c->groups, node)
+		if (g->mirror[num].tbl)
+			iommu_tce_kill(g->mirror[num].tbl, entry, pages);
+}
+
+static void tce_window_flush(struct tce_container *c, int num)
+{
+	struct tce_group *g;
+
+	iommu_flush_tce(c->win[num].tbl);
+	if (!c->win[num].nr_mirrors)
+		return;
+	list_for_each_entry(g, &c->groups, node)
+		if (g->mirror[num].tbl)
+			iommu_flush_tce(g->mirror[num].tbl);
+}
+
+/* Clear @entry of mirror @m if its view says it is mapped */
+static int tce_mirror_clear_one(struct tce_container *c, struct iommu_table *m,
+				unsigned long entry)
+{
+	enum dma_data_direction dir = DMA_NONE;
+	unsigned long hpa = 0, ua;
+	long ret;
+
+	if (tce_unmapped_span(m, entry, &ua))
+		return 0;
+	/* Before the exchange, which may free an emptied view chunk */
+	tce_view_put(m, entry, 0);
+	ret = iommu_tce_xchg_no_kill(c->mm, m, entry, &hpa, &dir);
+	if (ret)
+		tce_view_put(m, entry, ua);
+	return ret;
+}
+
+/* Clear @entry in every mirror of window @b->num; the kill is batched */
+static int tce_mirrors_clear_one(struct tce_container *c,
+				 struct tce_clear_batch *b, unsigned long entry)
+{
+	struct tce_group *g;
+	int ret;
+
+	list_for_each_entry(g, &c->groups, node) {
+		if (!g->mirror[b->num].tbl)
+			continue;
+		tce_batch_changed(b, entry);
+		ret = tce_mirror_clear_one(c, g->mirror[b->num].tbl, entry);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Empty a whole mirror. It owns no reference: the primary's entries do,
+ * and they are either still mapped or were cleared with the mirror's.
+ */
+static void tce_mirror_clear(struct tce_container *c, struct iommu_table *m)
+{
+	unsigned long e, end = m->it_offset + m->it_size, ua, skip;
+	unsigned long lo = end, hi = 0;
+	unsigned int iter = 0;
+
+	for (e = m->it_offset; e < end; e += skip) {
+		if (!(++iter & TCE_RESCHED_MASK))
+			cond_resched();
+		skip = tce_unmapped_span(m, e, &ua);
+		if (skip) {
+			skip = min(skip, end - e);
+			continue;
+		}
+		skip = 1;
+		if (tce_mirror_clear_one(c, m, e))
+			pr_warn_ratelimited("vfio-spapr-tce: clearing mirror entry %lx failed\n",
+					    e);
+		lo = min(lo, e);
+		hi = e;
+	}
+	if (lo < end)
+		iommu_tce_kill(m, lo, hi - lo + 1);
+}
+
+/* ---- clearing (continued) ---------------------------------------------- */
+
+/* Make the table changes visible, then drop what the old entries owned */
+static void tce_batch_flush(struct tce_container *c, struct tce_clear_batch *b)
+{
+	struct tce_window *w = &c->win[b->num];
 	unsigned int i;
 
-	if (b->changed)
-		iommu_tce_kill(tbl, b->lo, b->hi - b->lo + 1);
+	if (b->changed) {
+		if (w->nr_mirrors)
+			tce_mirrors_kill(c, b->num, b->lo, b->hi - b->lo + 1);
+		iommu_tce_kill(w->tbl, b->lo, b->hi - b->lo + 1);
+	}
 	for (i = 0; i < b->n; i++)
-		tce_ref_put(c, tbl, b->old[i].tce, b->old[i].ua);
+		tce_ref_put(c, w->tbl, b->old[i].tce, b->old[i].ua);
+	w->mapped -= min_t(unsigned long, w->mapped, b->n);
 	b->n = 0;
 	b->changed = false;
 }
 
-/* Clear one entry that may be mapped (@ua from the view, 0 without one) */
-static void tce_clear_one(struct tce_container *c, struct iommu_table *tbl,
-			  unsigned long entry, unsigned long ua,
-			  struct tce_clear_batch *b)
+/*
+ * Clear one entry that may be mapped (@ua from the view, 0 without one).
+ * The mirrors go first; if one cannot be cleared, the primary entry and
+ * its reference stay, so no table is left pointing at a released page.
+ */
+static void tce_clear_one(struct tce_container *c, unsigned long entry,
+			  unsigned long ua, struct tce_clear_batch *b)
 {
+	struct iommu_table *tbl = c->win[b->num].tbl;
 	enum dma_data_direction dir = DMA_NONE;
 	unsigned long hpa = 0, tce;
 
+	if (c->win[b->num].nr_mirrors && tce_mirrors_clear_one(c, b, entry)) {
+		pr_warn_ratelimited("vfio-spapr-tce: clearing mirror entry %lx failed, kept mapped\n",
+				    entry);
+		return;
+	}
 	/* Before the exchange, which may free an emptied view chunk */
 	if (ua)
 		tce_view_put(tbl, entry, 0);
@@ -396,10 +524,10 @@ static void tce_clear_one(struct tce_container *c, struct iommu_table *tbl,
 	b->n++;
 }
 
-static void tce_clear_with(struct tce_container *c, struct iommu_table *tbl,
-			   unsigned long entry, unsigned long pages,
-			   struct tce_clear_batch *b)
+static void tce_clear_with(struct tce_container *c, unsigned long entry,
+			   unsigned long pages, struct tce_clear_batch *b)
 {
+	struct iommu_table *tbl = c->win[b->num].tbl;
 	unsigned long end = entry + pages, e, ua, skip;
 	unsigned int iter = 0;
 
@@ -411,23 +539,24 @@ static void tce_clear_with(struct tce_container *c, struct iommu_table *tbl,
 			e += min(skip, end - e) - 1;
 			continue;
 		}
-		tce_clear_one(c, tbl, e, ua, b);
+		tce_clear_one(c, e, ua, b);
 		if (b->n == b->size)
-			tce_batch_flush(c, tbl, b);
+			tce_batch_flush(c, b);
 	}
-	tce_batch_flush(c, tbl, b);
+	tce_batch_flush(c, b);
 }
 
 /*
- * Clear [entry, entry + pages) and drop every reference those entries
- * owned. A reference is dropped only after iommu_tce_kill() covered its
- * entry, so the device can no longer reach the page.
+ * Clear [entry, entry + pages) of window @num, in the primary and its
+ * mirrors, and drop every reference those entries owned. A reference is
+ * dropped only after iommu_tce_kill() covered its entry in every table,
+ * so no device can reach the page any more.
  */
-static void tce_clear_range(struct tce_container *c, struct iommu_table *tbl,
+static void tce_clear_range(struct tce_container *c, int num,
 			    unsigned long entry, unsigned long pages)
 {
 	struct tce_entry small[TCE_CLEAR_BATCH_MIN];
-	struct tce_clear_batch b = {};
+	struct tce_clear_batch b = { .num = num };
 
 	if (!pages)
 		return;
@@ -437,14 +566,16 @@ static void tce_clear_range(struct tce_container *c, struct iommu_table *tbl,
 		b.old = small;
 		b.size = ARRAY_SIZE(small);
 	}
-	tce_clear_with(c, tbl, entry, pages, &b);
+	tce_clear_with(c, entry, pages, &b);
 	if (b.old != small)
 		kfree(b.old);
 }
 
-static void tce_clear_table(struct tce_container *c, struct iommu_table *tbl)
+static void tce_clear_table(struct tce_container *c, int num)
 {
-	tce_clear_range(c, tbl, tbl->it_offset, tbl->it_size);
+	struct iommu_table *tbl = c->win[num].tbl;
+
+	tce_clear_range(c, num, tbl->it_offset, tbl->it_size);
 }
 
 /* ---- mapping ----------------------------------------------------------- */
@@ -524,6 +655,17 @@ static void tce_restore_entry(struct tce_container *c, struct iommu_table *tbl,
 	st->tce = TCE_ENTRY_STUCK;
 }
 
+/* Put back the old TCEs of @pages entries after a failed map */
+static void tce_restore_range(struct tce_container *c, struct iommu_table *tbl,
+			      unsigned long entry, unsigned long ua,
+			      unsigned long pages, struct tce_entry *st)
+{
+	unsigned long i = pages, step = tce_page_size(tbl);
+
+	while (i--)
+		tce_restore_entry(c, tbl, entry + i, &st[i], ua + i * step);
+}
+
 /*
  * Write all entries. On failure every entry this call changed is put back
  * to its old value and @st[i].tce again holds the new TCE for all i, so the
@@ -548,46 +690,188 @@ static int tce_xchg_range(struct tce_container *c, struct iommu_table *tbl,
 			break;
 		}
 	}
-	if (!ret)
-		return 0;
-	while (i--)
-		tce_restore_entry(c, tbl, entry + i, &st[i], ua + i * step);
+	if (ret)
+		tce_restore_range(c, tbl, entry, ua, i, st);
 	return ret;
 }
 
 /* Drop the references held by the old values of a successful map */
-static void tce_put_old(struct tce_container *c, struct iommu_table *tbl,
-			unsigned long pages, struct tce_entry *st)
+static unsigned long tce_put_old(struct tce_container *c,
+				 struct iommu_table *tbl, unsigned long pages,
+				 struct tce_entry *st)
 {
-	unsigned long i;
+	unsigned long i, n = 0;
 
 	for (i = 0; i < pages; i++)
-		if (tce_owns_ref(c, st[i].tce, st[i].ua))
+		if (tce_owns_ref(c, st[i].tce, st[i].ua)) {
 			tce_ref_put(c, tbl, st[i].tce, st[i].ua);
+			n++;
+		}
+	return n;
 }
 
-/* Drop the references a failed map took (the new values) */
+/*
+ * Drop the references a failed map took (the new values), except where a
+ * table could not be put back (@st or @keep marks TCE_ENTRY_STUCK).
+ */
 static void tce_put_new(struct tce_container *c, struct iommu_table *tbl,
 			unsigned long ua, unsigned long pages,
-			struct tce_entry *st)
+			struct tce_entry *st, const unsigned long *keep)
 {
 	unsigned long i, step = tce_page_size(tbl);
 
 	for (i = 0; i < pages; i++)
-		if (st[i].tce != TCE_ENTRY_STUCK)
+		if (st[i].tce != TCE_ENTRY_STUCK &&
+		    !(keep && keep[i] == TCE_ENTRY_STUCK))
 			tce_ref_put(c, tbl, st[i].tce, ua + i * step);
 }
 
+/* Make @entry of mirror @m hold @tce with @ua in its view */
+static int tce_mirror_set(struct tce_container *c, struct iommu_table *m,
+			  unsigned long entry, unsigned long tce,
+			  unsigned long ua)
+{
+	enum dma_data_direction dir = iommu_tce_direction(tce);
+	unsigned long hpa = dir == DMA_NONE ? 0 : tce_hpa(tce);
+	__be64 *pua;
+	long ret;
+
+	/* Before the exchange, which may free an emptied view chunk */
+	if (!ua)
+		tce_view_put(m, entry, 0);
+	ret = iommu_tce_xchg_no_kill(c->mm, m, entry, &hpa, &dir);
+	if (ret || !ua)
+		return ret;
+	pua = IOMMU_TABLE_USERSPACE_ENTRY(m, entry);
+	if (!pua)
+		return -ENOMEM;
+	*pua = cpu_to_be64(ua);
+	return 0;
+}
+
 /*
- * Map @pages IOMMU pages from user address @ua at @entry. All or nothing:
- * on failure the table and every reference are as they were before.
- * Entries that were already mapped are replaced (as in-tree), the old
- * references being dropped only once the new mapping is complete.
+ * Put the first @n entries of mirror @m back to the primary's old values
+ * @old. An entry that cannot be put back keeps the new page referenced:
+ * @tces[i] becomes TCE_ENTRY_STUCK.
  */
-static int tce_map_range(struct tce_container *c, struct iommu_table *tbl,
+static void tce_mirror_undo(struct tce_container *c, struct iommu_table *m,
+			    unsigned long entry, unsigned long n,
+			    const struct tce_entry *old, unsigned long *tces)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		if (!tce_mirror_set(c, m, entry + i, old[i].tce, old[i].ua))
+			continue;
+		pr_err_ratelimited("vfio-spapr-tce: cannot restore mirror entry %lx, page leaked\n",
+				   entry + i);
+		tces[i] = TCE_ENTRY_STUCK;
+	}
+	iommu_tce_kill(m, entry, n);
+}
+
+/* Write the new TCEs @tces into mirror @m; all or nothing */
+static int tce_mirror_map(struct tce_container *c, struct iommu_table *m,
+			  unsigned long entry, unsigned long ua,
+			  unsigned long pages, const struct tce_entry *old,
+			  unsigned long *tces)
+{
+	unsigned long i, step = tce_page_size(m);
+	int ret = 0;
+
+	for (i = 0; i < pages; i++) {
+		if (i && !(i & TCE_RESCHED_MASK))
+			cond_resched();
+		ret = tce_mirror_set(c, m, entry + i, tces[i], ua + i * step);
+		if (ret)
+			break;
+	}
+	if (ret) {
+		tce_mirror_undo(c, m, entry, i + 1, old, tces);
+		return ret;
+	}
+	iommu_tce_kill(m, entry, pages);
+	return 0;
+}
+
+/*
+ * Replicate a map the primary took (@old: its previous values) into every
+ * mirror of window @num. On failure the mirrors hold @old again.
+ */
+static int tce_mirrors_map(struct tce_container *c, int num,
+			   unsigned long entry, unsigned long ua,
+			   unsigned long pages, const struct tce_entry *old,
+			   unsigned long *tces)
+{
+	struct tce_group *g, *h;
+	int ret = 0;
+
+	list_for_each_entry(g, &c->groups, node) {
+		if (!g->mirror[num].tbl)
+			continue;
+		ret = tce_mirror_map(c, g->mirror[num].tbl, entry, ua, pages,
+				     old, tces);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		return 0;
+	list_for_each_entry(h, &c->groups, node) {
+		if (h == g)
+			break;
+		if (h->mirror[num].tbl)
+			tce_mirror_undo(c, h->mirror[num].tbl, entry, pages,
+					old, tces);
+	}
+	return ret;
+}
+
+/* The new TCEs, before the primary's exchange replaces them in @st */
+static unsigned long *tce_tces_save(const struct tce_entry *st,
+				    unsigned long pages)
+{
+	unsigned long *tces, i;
+
+	tces = kvmalloc_array(pages, sizeof(*tces),
+			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!tces)
+		return NULL;
+	for (i = 0; i < pages; i++)
+		tces[i] = st[i].tce;
+	return tces;
+}
+
+/* Write the primary, then the mirrors; @st as for tce_xchg_range() */
+static int tce_xchg_window(struct tce_container *c, int num,
+			   unsigned long entry, unsigned long ua,
+			   unsigned long pages, struct tce_entry *st,
+			   unsigned long *tces)
+{
+	struct iommu_table *tbl = c->win[num].tbl;
+	int ret;
+
+	ret = tce_xchg_range(c, tbl, entry, ua, pages, st);
+	if (ret || !tces)
+		return ret;
+	ret = tce_mirrors_map(c, num, entry, ua, pages, st, tces);
+	if (ret)
+		tce_restore_range(c, tbl, entry, ua, pages, st);
+	return ret;
+}
+
+/*
+ * Map @pages IOMMU pages from user address @ua at @entry of window @num,
+ * in its primary and mirrors. All or nothing: on failure the tables and
+ * every reference are as they were before. Entries that were already
+ * mapped are replaced (as in-tree), the old references being dropped only
+ * once the new mapping is complete.
+ */
+static int tce_map_range(struct tce_container *c, int num,
 			 unsigned long entry, unsigned long ua,
 			 unsigned long pages, enum dma_data_direction dir)
 {
+	struct iommu_table *tbl = c->win[num].tbl;
+	unsigned long *tces = NULL;
 	struct tce_entry *st;
 	int ret;
 
@@ -599,12 +883,21 @@ static int tce_map_range(struct tce_container *c, struct iommu_table *tbl,
 	ret = tce_ref_get_range(c, tbl, ua, pages, dir, st);
 	if (ret)
 		goto out;
-	ret = tce_xchg_range(c, tbl, entry, ua, pages, st);
+	if (c->win[num].nr_mirrors) {
+		tces = tce_tces_save(st, pages);
+		if (!tces) {
+			tce_put_new(c, tbl, ua, pages, st, NULL);
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	ret = tce_xchg_window(c, num, entry, ua, pages, st, tces);
 	iommu_tce_kill(tbl, entry, pages);
 	if (ret)
-		tce_put_new(c, tbl, ua, pages, st);
+		tce_put_new(c, tbl, ua, pages, st, tces);
 	else
-		tce_put_old(c, tbl, pages, st);
+		c->win[num].mapped += pages - tce_put_old(c, tbl, pages, st);
+	kvfree(tces);
 out:
 	kvfree(st);
 	return ret;
@@ -646,12 +939,19 @@ static bool tce_table_usable(struct tce_container *c, struct iommu_table *tbl,
 			(U64_MAX >> page_shift);
 }
 
+/* Release a table (primary or mirror) and its locked_vm charge */
 static void tce_table_free(struct tce_container *c, struct tce_window *w)
 {
 	iommu_tce_table_put(w->tbl);
 	account_locked_vm(c->mm, w->locked_pages, false);
-	w->tbl = NULL;
-	w->locked_pages = 0;
+	memset(w, 0, sizeof(*w));
+}
+
+/* Exchange the tables (and their charges) of two slots */
+static void tce_table_swap(struct tce_window *a, struct tce_window *b)
+{
+	swap(a->tbl, b->tbl);
+	swap(a->locked_pages, b->locked_pages);
 }
 
 /* Create the table of window @num through @tg, charging its memory */
@@ -685,7 +985,67 @@ static int tce_table_create(struct tce_container *c,
 	}
 	w->tbl = tbl;
 	w->locked_pages = locked;
+	w->size = size;
+	w->levels = levels;
 	return 0;
+}
+
+/*
+ * Give group @g its own table for window @num, with the primary's
+ * geometry; it must open at the primary's bus address.
+ */
+static int tce_mirror_create(struct tce_container *c, struct tce_group *g,
+			     int num)
+{
+	struct tce_window *w = &c->win[num], *m = &g->mirror[num];
+	int ret;
+
+	ret = tce_table_create(c, g->tg, num, w->tbl->it_page_shift, w->size,
+			       w->levels, m);
+	if (ret)
+		return ret;
+	if (m->tbl->it_offset != w->tbl->it_offset ||
+	    m->tbl->it_size != w->tbl->it_size) {
+		pr_warn_ratelimited("vfio-spapr-tce: group %d opens window %d at %llx, not %llx\n",
+				    iommu_group_id(g->grp), num,
+				    (u64)m->tbl->it_offset << m->tbl->it_page_shift,
+				    (u64)w->tbl->it_offset << w->tbl->it_page_shift);
+		g->tg->ops->unset_window(g->tg, num);
+		tce_table_free(c, m);
+		return -EINVAL;
+	}
+	w->nr_mirrors++;
+	return 0;
+}
+
+/*
+ * Make window @num reachable through group @g: set the primary on it, or,
+ * where the platform refuses another PE's table, give it a mirror. A new
+ * mirror starts empty, so that needs a window without mappings.
+ */
+static int tce_group_add_window(struct tce_container *c, struct tce_group *g,
+				int num)
+{
+	struct tce_window *w = &c->win[num];
+	long ret;
+
+	ret = g->tg->ops->set_window(g->tg, num, w->tbl);
+	if (ret != -EPERM)
+		return ret;
+	if (w->mapped)
+		return -EBUSY;
+	return tce_mirror_create(c, g, num);
+}
+
+/* Unset window @num from group @g and free its mirror, if any */
+static void tce_group_drop_window(struct tce_container *c, struct tce_group *g,
+				  int num)
+{
+	g->tg->ops->unset_window(g->tg, num);
+	if (!g->mirror[num].tbl)
+		return;
+	tce_table_free(c, &g->mirror[num]);
+	c->win[num].nr_mirrors--;
 }
 
 static void tce_window_unset_groups(struct tce_container *c, int num)
@@ -693,21 +1053,20 @@ static void tce_window_unset_groups(struct tce_container *c, int num)
 	struct tce_group *g;
 
 	list_for_each_entry(g, &c->groups, node)
-		g->tg->ops->unset_window(g->tg, num);
+		tce_group_drop_window(c, g, num);
 }
 
 /*
  * On failure the window is unset from every group, including those after
  * the failing one: create_table may have set it on the creating group.
  */
-static int tce_window_set_groups(struct tce_container *c, int num,
-				 struct iommu_table *tbl)
+static int tce_window_set_groups(struct tce_container *c, int num)
 {
 	struct tce_group *g;
-	long ret;
+	int ret;
 
 	list_for_each_entry(g, &c->groups, node) {
-		ret = g->tg->ops->set_window(g->tg, num, tbl);
+		ret = tce_group_add_window(c, g, num);
 		if (ret) {
 			tce_window_unset_groups(c, num);
 			return ret;
@@ -746,7 +1105,7 @@ static int tce_window_create(struct tce_container *c, u32 page_shift,
 	ret = tce_table_create(c, g->tg, num, page_shift, size, levels, w);
 	if (ret)
 		return ret;
-	ret = tce_window_set_groups(c, num, w->tbl);
+	ret = tce_window_set_groups(c, num);
 	if (ret) {
 		tce_table_free(c, w);
 		return ret;
@@ -757,7 +1116,7 @@ static int tce_window_create(struct tce_container *c, u32 page_shift,
 
 static void tce_window_destroy(struct tce_container *c, int num)
 {
-	tce_clear_table(c, c->win[num].tbl);
+	tce_clear_table(c, num);
 	tce_window_unset_groups(c, num);
 	tce_table_free(c, &c->win[num]);
 }
@@ -1012,9 +1371,9 @@ static long tce_do_map(struct tce_container *c,
 	ret = tce_map_args_check(tbl, p, dir);
 	if (ret)
 		return ret;
-	ret = tce_map_range(c, tbl, p->iova >> tbl->it_page_shift, p->vaddr,
+	ret = tce_map_range(c, num, p->iova >> tbl->it_page_shift, p->vaddr,
 			    p->size >> tbl->it_page_shift, dir);
-	iommu_flush_tce(tbl);
+	tce_window_flush(c, num);
 	return ret;
 }
 
@@ -1053,9 +1412,9 @@ static long tce_do_unmap(struct tce_container *c,
 	ret = tce_range_check(tbl, p->iova, p->size);
 	if (ret)
 		return ret;
-	tce_clear_range(c, tbl, p->iova >> tbl->it_page_shift,
+	tce_clear_range(c, num, p->iova >> tbl->it_page_shift,
 			p->size >> tbl->it_page_shift);
-	iommu_flush_tce(tbl);
+	tce_window_flush(c, num);
 	return 0;
 }
 
@@ -1322,36 +1681,44 @@ static void *tce_iommu_open(unsigned long arg)
 	return c;
 }
 
-/* Unset every window of the container from one group */
-static void tce_group_unset_windows(struct tce_container *c,
-				    struct iommu_table_group *tg)
-{
-	int num;
-
-	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++)
-		if (c->win[num].tbl)
-			tg->ops->unset_window(tg, num);
-}
-
 /* Set every window of the container on a new group, all or nothing */
-static int tce_group_set_windows(struct tce_container *c,
-				 struct iommu_table_group *tg)
+static int tce_group_set_windows(struct tce_container *c, struct tce_group *g)
 {
 	int num, ret;
 
 	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++) {
 		if (!c->win[num].tbl)
 			continue;
-		ret = tg->ops->set_window(tg, num, c->win[num].tbl);
+		ret = tce_group_add_window(c, g, num);
 		if (ret)
-			goto unset;
+			goto drop;
 	}
 	return 0;
-unset:
+drop:
 	while (num--)
 		if (c->win[num].tbl)
-			tg->ops->unset_window(tg, num);
+			tce_group_drop_window(c, g, num);
 	return ret;
+}
+
+/*
+ * The first group of a container whose windows outlived their groups: the
+ * old primaries are set on no PE any more (and empty, see detach), so the
+ * tables made on this group replace them.
+ */
+static void tce_group_adopt_windows(struct tce_container *c,
+				    struct tce_group *g)
+{
+	int num;
+
+	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++) {
+		if (!g->mirror[num].tbl)
+			continue;
+		WARN_ON(c->win[num].mapped);
+		tce_table_swap(&c->win[num], &g->mirror[num]);
+		tce_table_free(c, &g->mirror[num]);
+		c->win[num].nr_mirrors--;
+	}
 }
 
 static int tce_group_compatible(struct tce_container *c,
@@ -1367,7 +1734,7 @@ static int tce_group_compatible(struct tce_container *c,
 		return -EBUSY;
 	if (!tce_group_ops_usable(tg))
 		return -EPERM;
-	/* Windows are created by one group's ops and set on all of them */
+	/* Windows and mirrors are created by the same platform ops */
 	if (first && first->tg->ops->create_table != tg->ops->create_table)
 		return -EPERM;
 	return 0;
@@ -1387,15 +1754,18 @@ static int tce_attach_locked(struct tce_container *c, struct iommu_group *grp)
 	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
 	if (!g)
 		return -ENOMEM;
-	ret = tce_group_set_windows(c, tg);
+	g->grp = grp;
+	g->tg = tg;
+	ret = tce_group_set_windows(c, g);
 	if (ret) {
 		kfree(g);
 		return ret;
 	}
-	if (!tce_groups_attached(c) && !c->win[0].tbl)
-		c->def_window_pending = true;
-	g->grp = grp;
-	g->tg = tg;
+	if (!tce_groups_attached(c)) {
+		if (!c->win[0].tbl)
+			c->def_window_pending = true;
+		tce_group_adopt_windows(c, g);
+	}
 	list_add_tail(&g->node, &c->groups);
 	return 0;
 }
@@ -1414,21 +1784,66 @@ static int tce_iommu_attach_group(void *iommu_data, struct iommu_group *grp,
 	return ret;
 }
 
+/* Is window @num's primary still set on a group of the container? */
+static bool tce_primary_in_use(struct tce_container *c, int num)
+{
+	struct tce_group *g;
+
+	list_for_each_entry(g, &c->groups, node)
+		if (!g->mirror[num].tbl)
+			return true;
+	return false;
+}
+
 /*
- * The windows stay with the container. When the last group leaves, the
- * tables are emptied (DMA is being returned to the host) while the group
- * still has them set, so no device can reach a page being released.
+ * Group @g, which holds the only setting of window @num's primary, is
+ * leaving: another group's mirror, an exact replica, becomes the primary
+ * and the old primary becomes @g's mirror, to be dropped.
  */
+static void tce_mirror_promote(struct tce_container *c, struct tce_group *g,
+			       int num)
+{
+	struct tce_group *h;
+
+	list_for_each_entry(h, &c->groups, node) {
+		if (!h->mirror[num].tbl)
+			continue;
+		tce_table_swap(&c->win[num], &h->mirror[num]);
+		tce_table_swap(&h->mirror[num], &g->mirror[num]);
+		return;
+	}
+	WARN_ON_ONCE(1);
+}
+
+/*
+ * Window @num leaves group @g (already off the list). The windows stay
+ * with the container. When the last group leaves, the tables are emptied
+ * (DMA is being returned to the host) while the group still has them set,
+ * so no device can reach a page being released. Otherwise only @g's
+ * mirror goes; it owns no reference, the pages stay mapped for the others.
+ */
+static void tce_group_leave_window(struct tce_container *c,
+				   struct tce_group *g, int num)
+{
+	if (!tce_groups_attached(c)) {
+		tce_clear_table(c, num);
+	} else {
+		if (!g->mirror[num].tbl && !tce_primary_in_use(c, num))
+			tce_mirror_promote(c, g, num);
+		if (g->mirror[num].tbl)
+			tce_mirror_clear(c, g->mirror[num].tbl);
+	}
+	tce_group_drop_window(c, g, num);
+}
+
 static void tce_detach_locked(struct tce_container *c, struct tce_group *g)
 {
 	int num;
 
 	list_del(&g->node);
-	if (!tce_groups_attached(c))
-		for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++)
-			if (c->win[num].tbl)
-				tce_clear_table(c, c->win[num].tbl);
-	tce_group_unset_windows(c, g->tg);
+	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++)
+		if (c->win[num].tbl)
+			tce_group_leave_window(c, g, num);
 	kfree(g);
 }
 
@@ -1494,3 +1909,4 @@ module_exit(tce_iommu_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("VFIO IOMMU backend for sPAPR TCE (pSeries)");
+MODULE_SOFTDEP("pre: pseries_tce_ddw");

@@ -28,7 +28,8 @@ run_suite() {
 	local jobs skip='^$'
 	[ "$variant" = debug ] && skip='^intree-intree/'
 	mapfile -t jobs < <(grep -v '^#' "$ROOT/tests/$jobfile" | grep . | grep -v "$skip")
-	"$ROOT/scripts/guest.sh" "$variant" "$name" "$(IFS=,; echo "${jobs[*]}")" "$@"
+	GUEST_TIMEOUT=${GUEST_TIMEOUT:-2700} \
+		"$ROOT/scripts/guest.sh" "$variant" "$name" "$(IFS=,; echo "${jobs[*]}")" "$@"
 	step "results[$variant/$name]"
 	"$ROOT/scripts/check-results.py" "$OUT/$variant/$name.log" "${jobs[@]}" ||
 		failed+=("$variant/$name")

@@ -5,14 +5,18 @@
  * (a) two groups (0001 edu, 0003 edu: two PEs) in one v2 container.
  *     A pSeries window is a hypervisor TCE table of one PE (one LIOBN), and
  *     both platform ops refuse to set one PE's table on another PE
- *     (set_window -EPERM), so the API must say so and leave no damage:
- *     either the second attach is refused, or the window creation fails
- *     with -EPERM leaving no window behind (an identical window opens
- *     again afterwards); if it succeeds, DMA through both devices at the
- *     same IOVAs must work. Then the second group is detached
- *     (UNSET_CONTAINER) and the first keeps working: window, mapping,
- *     DMA; attaching the second group again while the window exists is
- *     refused or shares it, and the first group's DMA is unaffected.
+ *     (set_window -EPERM).
+ *     Our backend gives the second PE a mirror table: both groups join,
+ *     the default window and a 64K DDW open on both PEs at the same bus
+ *     address, one MAP writes both tables, DMA through both devices at
+ *     the same IOVAs is checked byte for byte, UNMAP empties both; the
+ *     first group (the tables' creator) leaves and the second keeps
+ *     DMAing; the first rejoins: -EBUSY while mapped, accepted once
+ *     unmapped, then DMA through both again.
+ *     The in-tree backend shares one table: the window creation fails
+ *     with -EPERM (or the attach is refused) and leaves no damage: the
+ *     first group alone opens an identical window and DMAs (SKIP for the
+ *     shared DMA). In both cases VmLck and pinned pages come back.
  * (b) two containers at once: A with 0001, B with 0003, the same memory
  *     registered in both, a 64K DDW in each, the same IOVAs; two threads
  *     map/copy/unmap chunks through their own device concurrently; every
@@ -31,6 +35,7 @@
 #define _GNU_SOURCE
 #include "vfio_helpers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -183,38 +188,159 @@ static int two_dma(struct two *t, struct edu *e)
 			  XLEN, &seed);
 }
 
-/* The window shared by both PEs (if a platform ever allows it) */
-static bool two_shared_window(struct two *t)
+static long long vmlck_ll(void)
 {
-	tap_rc(two_dma(t, &t->eA), 0, "(a) DMA through %s in the shared window",
-	       BDF_A);
-	tap_rc(two_dma(t, &t->eB), 0, "(a) DMA through %s at the same IOVAs",
-	       BDF_B);
-	tap_rc(spapr_remove(t->container, t->win), 0,
-	       "(a) REMOVE the shared window");
-	if (two_window_map(t, "(a) shared window again"))
-		return false;
-	vfio_close(&t->dB);	/* an open device keeps its group attached */
-	tap_rc(unset_container(t->gB), 0, "(a) UNSET_CONTAINER %s", BDF_B);
-	t->attachedB = false;
-	if (backend_is_ours() != 1)
-		/* in-tree detach clears every table of the container */
-		tap_skip("in-tree backend clears the container's tables on any group detach",
-			 "(a) %s keeps its mapping after %s left", BDF_A, BDF_B);
-	else
-		tap_rc(two_dma(t, &t->eA), 0,
-		       "(a) %s keeps its mapping after %s left", BDF_A, BDF_B);
-	return true;
+	return vmlck_kb();
 }
 
-/* The window could not be created on two PEs: nothing may be left */
-static bool two_refused_window(struct two *t, long r)
+/* Start of bdf's PE's DDW in our platform module's debugfs, or 0 */
+static uint64_t pe_ddw_start(const char *bdf)
+{
+	const char *root = "/sys/kernel/debug/pseries_tce_ddw";
+	char path[512], line[512], kind[16];
+	unsigned long long start = 0, s;
+	struct dirent *de;
+	DIR *dir;
+	FILE *f;
+
+	ddw_debugfs_mapped(bdf);	/* mounts debugfs if needed */
+	dir = opendir(root);
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)))
+		if (!strncmp(de->d_name, bdf, 7) && de->d_name[7] == '-')
+			break;
+	if (de) {
+		snprintf(path, sizeof(path), "%s/%s/windows", root, de->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "%*d %llx %*s %*s %*s %*s %*s %*s %15s",
+				   &s, kind) == 2 && !strcmp(kind, "ddw"))
+				start = s;
+		if (f)
+			fclose(f);
+	}
+	closedir(dir);
+	return start;
+}
+
+/* Under our platform ops: TCEs in each PE's windows (debugfs) */
+static void two_tces(const char *what, long long want)
+{
+	long long a, b;
+
+	if (!platform_is_ours())
+		return;
+	a = ddw_debugfs_mapped(BDF_A);
+	b = ddw_debugfs_mapped(BDF_B);
+	tap_ok(a == want && b == want,
+	       "(a) %s: %lld TCEs in each PE's table (%lld, %lld)", what, want,
+	       a, b);
+}
+
+static void two_dma_both(struct two *t, const char *what)
+{
+	tap_rc(two_dma(t, &t->eA), 0, "(a) %s: DMA through %s verified", what,
+	       BDF_A);
+	tap_rc(two_dma(t, &t->eB), 0,
+	       "(a) %s: DMA through %s at the same IOVAs verified", what,
+	       BDF_B);
+}
+
+/* The default window, created lazily on both PEs by the first MAP */
+static void two_default_window(struct two *t)
+{
+	struct vfio_iommu_spapr_tce_info info;
+	uint64_t win = t->win;
+
+	spapr_get_info(t->container, &info, sizeof(info));
+	t->win = info.dma32_window_start;
+	if (tap_rc(dma_map(t->container, t->buf, t->win, t->len, DMA_RW), 0,
+		   "(a) MAP in the default window with two PEs")) {
+		two_dma_both(t, "default window");
+		tap_rc(dma_unmap(t->container, t->win, t->len), 0,
+		       "(a) UNMAP the default window");
+	}
+	t->win = win;
+}
+
+/* A rejoins with the window present: refused while mapped, else mirrored */
+static void two_rejoin(struct two *t)
+{
+	long r;
+
+	r = set_container(t->gA, t->container);
+	tap_rc(r, -EBUSY, "(a) %s rejoins while mapped: -EBUSY", BDF_A);
+	if (!r)
+		unset_container(t->gA);
+	tap_rc(dma_unmap(t->container, t->win, t->len), 0, "(a) UNMAP");
+	r = set_container(t->gA, t->container);
+	if (!tap_rc(r, 0, "(a) %s rejoins the unmapped window", BDF_A))
+		return;
+	if (!tap_rc(open_edu(&t->dA, &t->eA, t->gA, BDF_A), 0,
+		    "(a) device %s again", BDF_A) ||
+	    !tap_rc(dma_map(t->container, t->buf, t->win, t->len, DMA_RW), 0,
+		    "(a) MAP again, for both PEs"))
+		return;
+	two_dma_both(t, "after the rejoin");
+	tap_rc(dma_unmap(t->container, t->win, t->len), 0, "(a) UNMAP");
+	two_tces("after the last UNMAP", 0);
+}
+
+/*
+ * Our backend: a pSeries table is one PE's, so the second PE gets a
+ * mirror table of each window, at the same bus address, written by every
+ * MAP/UNMAP. A (which created the tables) leaves first: B keeps DMAing.
+ */
+static void two_mirrored(struct two *t)
+{
+	uint64_t sa, sb;
+	long r;
+
+	two_default_window(t);
+	r = spapr_create(t->container, 16, SZ_1G, 1, &t->win);
+	if (!tap_rc(r, 0, "(a) CREATE 64K DDW with two PEs attached"))
+		return;
+	sa = pe_ddw_start(BDF_A);
+	sb = pe_ddw_start(BDF_B);
+	tap_diag("(a) window at 0x%llx (PE windows 0x%llx, 0x%llx)",
+		 (unsigned long long)t->win, (unsigned long long)sa,
+		 (unsigned long long)sb);
+	if (platform_is_ours())
+		tap_ok(sa == t->win && sb == t->win,
+		       "(a) both PEs' DDWs start at 0x%llx",
+		       (unsigned long long)t->win);
+	if (!tap_rc(dma_map(t->container, t->buf, t->win, t->len, DMA_RW), 0,
+		    "(a) one MAP for both PEs"))
+		return;
+	two_tces("after MAP", (long long)(t->len / CHUNK));
+	two_dma_both(t, "DDW");
+	tap_rc(dma_unmap(t->container, t->win, t->len), 0, "(a) UNMAP");
+	two_tces("after UNMAP", 0);
+	tap_rc(dma_map(t->container, t->buf, t->win, t->len, DMA_RW), 0,
+	       "(a) MAP again");
+	vfio_close(&t->dA);	/* an open device keeps its group attached */
+	tap_rc(unset_container(t->gA), 0, "(a) UNSET_CONTAINER %s (the creator)",
+	       BDF_A);
+	tap_rc(two_dma(t, &t->eB), 0, "(a) %s keeps DMAing after %s left",
+	       BDF_B, BDF_A);
+	if (platform_is_ours())
+		tap_ok(ddw_debugfs_mapped(BDF_B) == (long long)(t->len / CHUNK),
+		       "(a) %s's table still holds the mapping", BDF_B);
+	two_rejoin(t);
+	tap_rc(spapr_remove(t->container, t->win), 0, "(a) REMOVE the window");
+}
+
+/* The in-tree backend shares one table: -EPERM on pSeries, nothing left */
+static void two_refused_window(struct two *t, long r)
 {
 	struct vfio_iommu_spapr_tce_info info;
 	long m;
 
 	tap_rc(r, -EPERM,
 	       "(a) CREATE with two PEs attached: -EPERM (a TCE table is one PE's)");
+	tap_skip("in-tree backend sets one table on every PE; pSeries set_window refuses another PE's table",
+		 "(a) DMA through two PEs in one container");
 	spapr_get_info(t->container, &info, sizeof(info));
 	m = dma_map(t->container, t->buf, info.dma32_window_start, t->len,
 		    DMA_RW);
@@ -226,13 +352,60 @@ static bool two_refused_window(struct two *t, long r)
 	tap_rc(unset_container(t->gB), 0, "(a) UNSET_CONTAINER %s", BDF_B);
 	t->attachedB = false;
 	/* a leftover DDW on A's PE would make this fail */
-	return !two_window_map(t, "(a) first group alone (nothing left over)");
+	if (two_window_map(t, "(a) first group alone (nothing left over)"))
+		return;
+	tap_rc(two_dma(t, &t->eA), 0, "(a) DMA through %s", BDF_A);
+	r = set_container(t->gB, t->container);
+	tap_diag("(a) SET_CONTAINER of a second PE with a window: %s",
+		 rc_str(r));
+	tap_ok(r == -EPERM || r == -EBUSY || !r,
+	       "(a) second PE attach with a window present: refused or shared (%s)",
+	       rc_str(r));
+	tap_rc(two_dma(t, &t->eA), 0,
+	       "(a) %s mapping unaffected by the second PE's attach attempt",
+	       BDF_A);
+	if (!r)
+		unset_container(t->gB);
+	tap_rc(dma_unmap(t->container, t->win, t->len), 0, "(a) UNMAP");
+	tap_rc(spapr_remove(t->container, t->win), 0, "(a) REMOVE the window");
+}
+
+static bool two_setup(struct two *t)
+{
+	bool ours = backend_is_ours() == 1;
+	long r;
+
+	if (!tap_rc(set_container(t->gA, t->container), 0,
+		    "(a) SET_CONTAINER group %d", t->idA) ||
+	    !tap_rc(vfio_ioctl(t->container, VFIO_SET_IOMMU,
+			       (void *)(long)VFIO_SPAPR_TCE_v2_IOMMU), 0,
+		    "(a) SET_IOMMU v2"))
+		return false;
+	r = set_container(t->gB, t->container);
+	t->attachedB = !r;
+	tap_diag("(a) SET_CONTAINER of a second PE: %s", rc_str(r));
+	if (ours && !tap_rc(r, 0, "(a) second group %d joins the container",
+			    t->idB))
+		return false;
+	if (!ours && !tap_ok(!r || r == -EPERM || r == -EBUSY,
+			     "(a) second group %d: attached or refused (%s)",
+			     t->idB, rc_str(r)))
+		return false;
+	if (!tap_rc(open_edu(&t->dA, &t->eA, t->gA, BDF_A), 0,
+		    "(a) device %s", BDF_A) ||
+	    !tap_rc(spapr_register(t->container, t->buf, t->len), 0,
+		    "(a) REGISTER"))
+		return false;
+	return !t->attachedB ||
+	       tap_rc(open_edu(&t->dB, &t->eB, t->gB, BDF_B), 0,
+		      "(a) device %s", BDF_B);
 }
 
 static void part_a(void)
 {
 	struct two t = { .container = -1, .gA = -1, .gB = -1 };
-	long r;
+	long lck = vmlck_kb(), r;
+	long long pins = pinned_pages();
 
 	vfio_dev_init(&t.dA);
 	vfio_dev_init(&t.dB);
@@ -242,60 +415,34 @@ static void part_a(void)
 	t.gA = open_group(BDF_A, &t.idA);
 	t.gB = open_group(BDF_B, &t.idB);
 	if (!tap_ok(t.buf && t.container >= 0 && t.gA >= 0 && t.gB >= 0,
-		    "(a) container, groups %d and %d open", t.idA, t.idB))
+		    "(a) container, groups %d and %d open", t.idA, t.idB) ||
+	    !two_setup(&t))
 		goto out;
-	if (!tap_rc(set_container(t.gA, t.container), 0,
-		    "(a) SET_CONTAINER group %d", t.idA) ||
-	    !tap_rc(vfio_ioctl(t.container, VFIO_SET_IOMMU,
-			       (void *)(long)VFIO_SPAPR_TCE_v2_IOMMU), 0,
-		    "(a) SET_IOMMU v2"))
-		goto out;
-	r = set_container(t.gB, t.container);
-	t.attachedB = !r;
-	tap_diag("(a) SET_CONTAINER of a second PE: %s", rc_str(r));
-	if (!tap_ok(!r || r == -EPERM || r == -EBUSY,
-		    "(a) second group %d: attached or refused (%s)", t.idB,
-		    rc_str(r)))
-		goto out;
-	if (!tap_rc(open_edu(&t.dA, &t.eA, t.gA, BDF_A), 0,
-		    "(a) device %s", BDF_A) ||
-	    !tap_rc(spapr_register(t.container, t.buf, t.len), 0,
-		    "(a) REGISTER"))
-		goto out;
-	if (t.attachedB) {
-		if (!tap_rc(open_edu(&t.dB, &t.eB, t.gB, BDF_B), 0,
-			    "(a) device %s", BDF_B))
-			goto out;
+	if (backend_is_ours() == 1) {
+		two_mirrored(&t);
+	} else if (!t.attachedB) {
+		tap_skip("in-tree backend refused the second PE",
+			 "(a) DMA through two PEs in one container");
+		if (!two_window_map(&t, "(a) first group alone")) {
+			tap_rc(two_dma(&t, &t.eA), 0, "(a) DMA through %s",
+			       BDF_A);
+			dma_unmap(t.container, t.win, t.len);
+		}
+	} else {
 		r = spapr_create(t.container, 16, SZ_1G, 1, &t.win);
 		tap_diag("(a) CREATE with both PEs attached: %s", rc_str(r));
-		if (!r && !tap_rc(dma_map(t.container, t.buf, t.win, t.len,
-					  DMA_RW), 0, "(a) MAP in the shared window"))
-			goto out;
-		if (!r && !two_shared_window(&t))
-			goto out;
-		if (r && !two_refused_window(&t, r))
-			goto out;
-	} else if (two_window_map(&t, "(a) first group alone")) {
-		goto out;
+		if (r)
+			two_refused_window(&t, r);
+		else
+			tap_ok(false, "(a) in-tree CREATE on two PEs succeeded");
 	}
-	/* the first group's window and mapping work, with B gone */
-	tap_rc(two_dma(&t, &t.eA), 0, "(a) DMA through %s", BDF_A);
-	vfio_close(&t.dB);
-	r = set_container(t.gB, t.container);
-	tap_diag("(a) SET_CONTAINER of a second PE with a window: %s",
-		 rc_str(r));
-	tap_ok(r == -EPERM || r == -EBUSY || !r,
-	       "(a) second PE attach with a window present: refused or shared (%s)",
-	       rc_str(r));
-	tap_rc(two_dma(&t, &t.eA), 0,
-	       "(a) %s mapping unaffected by the second PE's attach attempt",
-	       BDF_A);
-	if (!r)
-		unset_container(t.gB);
-	tap_rc(dma_unmap(t.container, t.win, t.len), 0, "(a) UNMAP");
-	tap_rc(spapr_remove(t.container, t.win), 0, "(a) REMOVE the window");
 out:
 	two_close(&t);
+	tap_ok(settle_ll(vmlck_ll, lck) == lck, "(a) VmLck back to %ld kB",
+	       lck);
+	if (pins >= 0)
+		tap_ok(settle_ll(pinned_pages, pins) == pins,
+		       "(a) pinned pages back to %lld", pins);
 }
 
 /* -------------------------------------- (b) two containers at once */
