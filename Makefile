@@ -40,7 +40,7 @@ DEPMOD ?= depmod
 INSTALLED_KOS := vfio_iommu_spapr_tce pseries_tce_ddw kunit/tce_kunit
 MODDIR = $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)
 
-.PHONY: modules clean check demo bench kernel guest-test shell install uninstall \
+.PHONY: modules clean check demo bench kernel guest-test shell install uninstall patches patches-check \
 	kver-check
 
 modules:
@@ -80,6 +80,14 @@ kernel:
 # make guest-test TEST=smoke [PAIRING=ours-ours] [VARIANT=plain]
 guest-test:
 	scripts/guest-test.sh $(or $(VARIANT),plain) $(or $(PAIRING),ours-ours) $(TEST)
+
+# make patches: regenerate patches/ from the sources; make patches-check: the
+# series applies, builds at every patch, is checkpatch/sparse clean.
+patches:
+	scripts/patches.sh generate
+
+patches-check:
+	scripts/patches.sh check
 
 # make bench: in-tree vs ours in one guest boot, table in out/bench/results.md
 bench:

@@ -12,6 +12,10 @@ for variant in plain debug; do
 	"$ROOT/scripts/modules.sh" "$variant"
 done
 "$ROOT/scripts/dkms-check.sh" plain || failed+=("dkms")
+# The patch series: fresh, applies, builds at every patch, style clean;
+# its kernel (.cache/build-series) then runs the guest suite in tree.
+series=ok
+"$ROOT/scripts/patches.sh" check || { failed+=("patches"); series=; }
 # The test programs use the 6.12 uapi headers of the extracted source.
 "$ROOT/scripts/tests.sh"
 for variant in plain debug; do
@@ -38,6 +42,10 @@ run_suite() {
 for variant in plain debug; do
 	run_suite suite "$variant" jobs.suite
 done
+if [ -n "$series" ]; then
+	"$ROOT/scripts/initramfs.sh" series
+	run_suite suite series jobs.series
+fi
 
 step "check: finished in $((SECONDS - start))s"
 if [ ${#failed[@]} -gt 0 ]; then

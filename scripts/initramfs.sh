@@ -14,13 +14,14 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,etc,ours,intree,tests,guest,root}
 cp /bin/busybox "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
-make -s -C "$KSRC" O="$kdir" "${KMAKE_ARGS[@]}" INSTALL_MOD_PATH="$root" INSTALL_MOD_STRIP=1 \
+make -s -C "$kdir" "${KMAKE_ARGS[@]}" INSTALL_MOD_PATH="$root" INSTALL_MOD_STRIP=1 \
 	modules_install > /dev/null || die "initramfs[$variant]: modules_install"
 # The in-tree backend lives apart so that nothing loads it by accident.
 intree=$(find "$root/lib/modules/$kver" -name vfio_iommu_spapr_tce.ko)
 mv "$intree" "$root/intree/"
 depmod -b "$root" "$kver"
-find "$OUT/$variant/modsrc" -name '*.ko' -exec cp {} "$root/ours/" \;
+# The series kernel carries our code in tree: no out-of-tree modules.
+[ -d "$OUT/$variant/modsrc" ] && find "$OUT/$variant/modsrc" -name '*.ko' -exec cp {} "$root/ours/" \;
 # An operator's "make install", staged for guest/tests/install (W=1 as in
 # modules.sh, so nothing is rebuilt; the guest runs depmod itself).
 make -s -C "$OUT/$variant/modsrc" install KDIR="$kdir" W=1 INSTALL_MOD_PATH="$root/staging" \

@@ -6,14 +6,14 @@ set -euo pipefail
 
 PKGS=(gcc-powerpc64le-linux-gnu qemu-system-ppc linux-source-6.12
       busybox-static:ppc64el sparse bc bison flex libssl-dev libelf-dev
-      cpio xz-utils kmod rsync python3 perl gnuplot-nox)
+      cpio xz-utils kmod rsync python3 python3-ply perl gnuplot-nox)
 
 have_all() {
 	command -v ${CROSS}gcc >/dev/null && command -v qemu-system-ppc64 >/dev/null &&
 	command -v sparse >/dev/null && command -v gnuplot >/dev/null &&
 	[ -f "$KSRC_TARBALL" ] &&
 	dpkg -s busybox-static:ppc64el >/dev/null 2>&1 &&
-	dpkg -s bison flex bc libssl-dev libelf-dev cpio >/dev/null 2>&1
+	dpkg -s bison flex bc libssl-dev libelf-dev cpio python3-ply >/dev/null 2>&1
 }
 
 if have_all; then

@@ -1140,23 +1140,27 @@ uint64_t xrand_below(uint64_t *s, uint64_t n)
 	return n ? xrand(s) % n : 0;
 }
 
+/*
+ * The 6.12 in-tree backend declares MODULE_VERSION("0.1"); ours, out of
+ * tree or built from patches/, declares none.
+ */
 int backend_is_ours(void)
 {
-	char buf[64];
-	int r;
+	char buf[64] = "";
 
 	if (access("/sys/module/vfio_iommu_spapr_tce", F_OK))
 		return -ENOENT;
-	r = read_file("/sys/module/vfio_iommu_spapr_tce/taint", buf,
-		      sizeof(buf));
-	if (r < 0)
-		return 0;
-	return strchr(buf, 'O') ? 1 : 0;
+	if (read_file("/sys/module/vfio_iommu_spapr_tce/version", buf,
+		      sizeof(buf)) < 0)
+		return 1;
+	return strncmp(buf, "0.1", 3) ? 1 : 0;
 }
 
+/* Our platform ops: the module, or built in from patches/ (its debugfs) */
 bool platform_is_ours(void)
 {
-	return !access("/sys/module/pseries_tce_ddw", F_OK);
+	return !access("/sys/module/pseries_tce_ddw", F_OK) ||
+	       !access("/sys/kernel/debug/pseries_tce_ddw", F_OK);
 }
 
 int edu_fresh_dma(const char *bdf, int type)
