@@ -16,7 +16,7 @@ KERNEL_ERRORS = re.compile(
     r"|possible circular locking|possible recursive locking"
     r"|inconsistent lock state|suspicious RCU usage|lockdep is turned off"
     r"|DEBUG_LOCKS_WARN_ON|bad unlock balance|held lock freed"
-    r"|BUG: KASAN|KASAN: |UBSAN:|new suspected memory leak|unreferenced object"
+    r"|BUG: KASAN|KASAN: |UBSAN:|new suspected memory leak|unreferenced object 0x"
     r"|Call Trace:|TIMEOUT after)")
 TAP = re.compile(r"^\s*(not ok|ok)\s+\d+(\s.*)?$")
 SKIP = re.compile(r"#\s*SKIP", re.IGNORECASE)

@@ -20,12 +20,14 @@ make -s -C "$kdir" "${KMAKE_ARGS[@]}" INSTALL_MOD_PATH="$root" INSTALL_MOD_STRIP
 intree=$(find "$root/lib/modules/$kver" -name vfio_iommu_spapr_tce.ko)
 mv "$intree" "$root/intree/"
 depmod -b "$root" "$kver"
-# The series kernel carries our code in tree: no out-of-tree modules.
-[ -d "$OUT/$variant/modsrc" ] && find "$OUT/$variant/modsrc" -name '*.ko' -exec cp {} "$root/ours/" \;
 # An operator's "make install", staged for guest/tests/install (W=1 as in
 # modules.sh, so nothing is rebuilt; the guest runs depmod itself).
-make -s -C "$OUT/$variant/modsrc" install KDIR="$kdir" W=1 INSTALL_MOD_PATH="$root/staging" \
-	INSTALL_MOD_STRIP=1 DEPMOD=true > /dev/null || die "initramfs[$variant]: make install (staging)"
+# The series kernel carries our code in tree: no out-of-tree modules.
+if [ -d "$OUT/$variant/modsrc" ]; then
+	find "$OUT/$variant/modsrc" -name '*.ko' -exec cp {} "$root/ours/" \;
+	make -s -C "$OUT/$variant/modsrc" install KDIR="$kdir" W=1 INSTALL_MOD_PATH="$root/staging" \
+		INSTALL_MOD_STRIP=1 DEPMOD=true > /dev/null || die "initramfs[$variant]: make install (staging)"
+fi
 [ -d "$OUT/tests" ] && find "$OUT/tests" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/tests/" \;
 cp "$ROOT"/guest/init "$root/init"
 cp -r "$ROOT"/guest/. "$root/guest/"
