@@ -53,8 +53,11 @@
 #define TCE_PERM_MASK		(TCE_PCI_READ | TCE_PCI_WRITE)
 /* Marks an entry whose restore failed: its page must stay referenced */
 #define TCE_ENTRY_STUCK		(~0UL)
-/* Entries cleared between two iommu_tce_kill() calls */
-#define TCE_CLEAR_BATCH		512
+/*
+ * Most entries cleared between two iommu_tce_kill() calls: a range up to
+ * this size takes one kill (one H_STUFF_TCE per run of zeros on pSeries)
+ */
+#define TCE_CLEAR_BATCH		65536UL
 #define TCE_CLEAR_BATCH_MIN	16
 #define TCE_RESCHED_MASK	511
 
@@ -81,10 +84,18 @@ struct tce_group {
 	struct tce_window mirror[IOMMU_TABLE_GROUP_MAX_TABLES];
 };
 
-/* A v2 memory registration held by the container */
+/*
+ * A v2 memory registration held by the container: one use of the mm_iommu
+ * region, and how many of this container's entries map from it. Other
+ * containers of the same mm may hold the same region; their uses and
+ * mappings are theirs.
+ */
 struct tce_prereg {
 	struct list_head node;
 	struct mm_iommu_table_group_mem_t *mem;
+	unsigned long ua;
+	unsigned long size;		/* bytes */
+	unsigned long mapped;
 };
 
 struct tce_container {
@@ -97,6 +108,7 @@ struct tce_container {
 	struct tce_window win[IOMMU_TABLE_GROUP_MAX_TABLES];
 	struct list_head groups;
 	struct list_head preregs;
+	struct tce_prereg *prereg_hint;	/* last one looked up */
 };
 
 /*
@@ -258,31 +270,62 @@ static int tce_pin_user(struct tce_container *c, struct iommu_table *tbl,
 	return 0;
 }
 
-/* v2: find the preregistered memory behind @ua and count one mapping */
+static bool tce_prereg_covers(const struct tce_prereg *p, unsigned long ua,
+			      unsigned long size)
+{
+	return ua >= p->ua && size <= p->size && ua - p->ua <= p->size - size;
+}
+
+/*
+ * This container's registration holding [@ua, @ua + @size) whole, or
+ * NULL. Registrations of one mm never overlap (mm_iommu_new refuses).
+ */
+static struct tce_prereg *tce_prereg_lookup(struct tce_container *c,
+					    unsigned long ua,
+					    unsigned long size)
+{
+	struct tce_prereg *p = c->prereg_hint;
+
+	if (p && tce_prereg_covers(p, ua, size))
+		return p;
+	list_for_each_entry(p, &c->preregs, node)
+		if (tce_prereg_covers(p, ua, size)) {
+			c->prereg_hint = p;
+			return p;
+		}
+	return NULL;
+}
+
+/*
+ * v2: find this container's preregistered memory behind @ua (@p if it is
+ * known to hold it) and count one mapping, in the region and in @p.
+ */
 static int tce_ref_prereg(struct tce_container *c, struct iommu_table *tbl,
-			  unsigned long ua, unsigned long *hpa)
+			  struct tce_prereg *p, unsigned long ua,
+			  unsigned long *hpa)
 {
 	unsigned int shift = tbl->it_page_shift;
-	struct mm_iommu_table_group_mem_t *mem;
 
-	mem = mm_iommu_lookup(c->mm, ua, 1UL << shift);
-	if (!mem || mm_iommu_ua_to_hpa(mem, ua, shift, hpa))
+	if (!p)
+		p = tce_prereg_lookup(c, ua, 1UL << shift);
+	if (!p || mm_iommu_ua_to_hpa(p->mem, ua, shift, hpa))
 		return -EINVAL;
 	if (!tce_page_fits(c->mm, *hpa, shift))
 		return -EPERM;
 	/* Fails only while the region is being unregistered */
-	if (mm_iommu_mapped_inc(mem))
+	if (mm_iommu_mapped_inc(p->mem))
 		return -EINVAL;
+	p->mapped++;
 	return 0;
 }
 
 /* Take the reference an entry mapping @ua will own */
 static int tce_ref_get(struct tce_container *c, struct iommu_table *tbl,
-		       unsigned long ua, enum dma_data_direction dir,
-		       unsigned long *hpa)
+		       struct tce_prereg *p, unsigned long ua,
+		       enum dma_data_direction dir, unsigned long *hpa)
 {
 	if (c->v2)
-		return tce_ref_prereg(c, tbl, ua, hpa);
+		return tce_ref_prereg(c, tbl, p, ua, hpa);
 	return tce_pin_user(c, tbl, ua, dir, hpa);
 }
 
@@ -304,17 +347,18 @@ static bool tce_owns_ref(struct tce_container *c, unsigned long tce,
 static void tce_ref_put(struct tce_container *c, struct iommu_table *tbl,
 			unsigned long tce, unsigned long ua)
 {
-	struct mm_iommu_table_group_mem_t *mem;
+	struct tce_prereg *p;
 
 	if (!c->v2) {
 		unpin_user_page(pfn_to_page(tce_hpa(tce) >> PAGE_SHIFT));
 		return;
 	}
-	mem = mm_iommu_lookup(c->mm, ua, tce_page_size(tbl));
-	if (WARN_ONCE(!mem, "vfio-spapr-tce: no registration for ua %lx\n",
-		      ua))
+	p = tce_prereg_lookup(c, ua, tce_page_size(tbl));
+	if (WARN_ONCE(!p || !p->mapped,
+		      "vfio-spapr-tce: no registration for ua %lx\n", ua))
 		return;
-	mm_iommu_mapped_dec(mem);
+	p->mapped--;
+	mm_iommu_mapped_dec(p->mem);
 }
 
 /* ---- clearing ---------------------------------------------------------- */
@@ -557,18 +601,30 @@ static void tce_clear_range(struct tce_container *c, int num,
 {
 	struct tce_entry small[TCE_CLEAR_BATCH_MIN];
 	struct tce_clear_batch b = { .num = num };
+	unsigned long size;
 
 	if (!pages)
 		return;
-	b.old = kmalloc_array(TCE_CLEAR_BATCH, sizeof(*b.old), GFP_KERNEL);
-	b.size = TCE_CLEAR_BATCH;
-	if (!b.old) {
-		b.old = small;
-		b.size = ARRAY_SIZE(small);
+	/*
+	 * Room for every reference the range can own (at most the window's
+	 * count; a short count only means an extra kill), so that one kill
+	 * covers the whole range.
+	 */
+	size = min3(pages, c->win[num].mapped, TCE_CLEAR_BATCH);
+	b.old = small;
+	b.size = ARRAY_SIZE(small);
+	if (size > ARRAY_SIZE(small)) {
+		b.old = kvmalloc_array(size, sizeof(*b.old),
+				       GFP_KERNEL | __GFP_NOWARN);
+		b.size = size;
+		if (!b.old) {
+			b.old = small;
+			b.size = ARRAY_SIZE(small);
+		}
 	}
 	tce_clear_with(c, entry, pages, &b);
 	if (b.old != small)
-		kfree(b.old);
+		kvfree(b.old);
 }
 
 static void tce_clear_table(struct tce_container *c, int num)
@@ -586,13 +642,17 @@ static int tce_ref_get_range(struct tce_container *c, struct iommu_table *tbl,
 			     enum dma_data_direction dir, struct tce_entry *st)
 {
 	unsigned long i, step = tce_page_size(tbl);
+	struct tce_prereg *p = NULL;
 	unsigned long hpa;
 	int ret;
 
+	/* v2: one lookup when a single registration holds the whole range */
+	if (c->v2)
+		p = tce_prereg_lookup(c, ua, pages * step);
 	for (i = 0; i < pages; i++) {
 		if (i && !(i & TCE_RESCHED_MASK))
 			cond_resched();
-		ret = tce_ref_get(c, tbl, ua + i * step, dir, &hpa);
+		ret = tce_ref_get(c, tbl, p, ua + i * step, dir, &hpa);
 		if (ret)
 			goto put;
 		st[i].tce = tce_pack(hpa, dir);
@@ -1181,6 +1241,13 @@ static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
 	ret = tce_prereg_args_check(vaddr, size);
 	if (ret)
 		return ret;
+	/*
+	 * mm_iommu_new() charges locked_vm only without CAP_IPC_LOCK, then
+	 * vzalloc()s an array of @entries: more than the RAM has cannot be
+	 * pinned anyway, so fail before a vmalloc warning.
+	 */
+	if (entries > totalram_pages())
+		return -ENOMEM;
 	mem = mm_iommu_get(c->mm, vaddr, entries);
 	if (mem && tce_prereg_find(c, mem)) {
 		mm_iommu_put(c->mm, mem);
@@ -1197,6 +1264,8 @@ static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
 		return -ENOMEM;
 	}
 	p->mem = mem;
+	p->ua = vaddr;
+	p->size = size;
 	list_add(&p->node, &c->preregs);
 	c->enabled = true;
 	return 0;
@@ -1204,24 +1273,26 @@ static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
 
 static int tce_unregister_memory(struct tce_container *c, u64 vaddr, u64 size)
 {
-	struct mm_iommu_table_group_mem_t *mem;
 	struct tce_prereg *p;
 	long ret;
 
 	if ((vaddr | size) & ~PAGE_MASK)
 		return -EINVAL;
-	mem = mm_iommu_get(c->mm, vaddr, size >> PAGE_SHIFT);
-	if (!mem)
+	/* Only a registration of this container, with the same bounds */
+	p = tce_prereg_lookup(c, vaddr, size);
+	if (!p || p->ua != vaddr || p->size != size)
 		return -ENOENT;
-	/* Drop the lookup reference first: ours keeps the region alive */
-	mm_iommu_put(c->mm, mem);
-	p = tce_prereg_find(c, mem);
-	if (!p)
-		return -ENOENT;
-	/* -EBUSY while entries still map the region: keep it registered */
-	ret = mm_iommu_put(c->mm, mem);
+	/*
+	 * -EBUSY while this container's entries map the region, whoever
+	 * else also holds it: keep it registered.
+	 */
+	if (p->mapped)
+		return -EBUSY;
+	ret = mm_iommu_put(c->mm, p->mem);
 	if (ret)
 		return ret;
+	if (c->prereg_hint == p)
+		c->prereg_hint = NULL;
 	list_del(&p->node);
 	kfree(p);
 	return 0;
@@ -1231,8 +1302,10 @@ static void tce_prereg_release_all(struct tce_container *c)
 {
 	struct tce_prereg *p, *tmp;
 
+	c->prereg_hint = NULL;
 	list_for_each_entry_safe(p, tmp, &c->preregs, node) {
-		WARN_ON(mm_iommu_put(c->mm, p->mem));
+		/* The tables are gone: no entry of ours maps the region */
+		WARN_ON(p->mapped || mm_iommu_put(c->mm, p->mem));
 		list_del(&p->node);
 		kfree(p);
 	}
