@@ -262,7 +262,7 @@ static u64 make_tce(unsigned long hpa, enum dma_data_direction dir)
 {
 	u64 perm = iommu_direction_to_tce_perm(dir);
 
-	return perm ? ((u64)hpa | (perm & TCE_PCI_READ)) : 0;
+	return perm ? ((u64)hpa | perm) : 0;
 }
 
 static int window_xchg_no_kill(struct iommu_table *tbl, long index,
