@@ -79,16 +79,6 @@ static size_t plan_xfers(struct xfer *x, uint64_t pg, unsigned int n)
 	return k;
 }
 
-/* Index of the first differing byte, or -1. */
-static long first_diff(const uint8_t *a, const uint8_t *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (a[i] != b[i])
-			return (long)i;
-	return -1;
-}
 
 struct ctx {
 	const struct scenario *sc;
@@ -244,7 +234,7 @@ static void test_copies(struct ctx *c)
 		memcpy(expect + x[i].off, c->src + x[i].off, x[i].len);
 	}
 	tap_rc(r, 0, "%s: %zu RAM->edu->RAM transfers complete", n, nx);
-	diff = first_diff(c->dst, expect, c->rlen);
+	diff = buf_first_diff(c->dst, expect, c->rlen);
 	tap_ok(diff < 0,
 	       "%s: destination byte-exact (copied ranges = source, rest untouched)",
 	       n);

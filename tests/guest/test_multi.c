@@ -61,15 +61,6 @@ static uint64_t seed;
 
 /* ------------------------------------------------------------ helpers */
 
-static long first_diff(const uint8_t *a, const uint8_t *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (a[i] != b[i])
-			return (long)i;
-	return -1;
-}
 
 /*
  * Random src and dst, edu copies len bytes src -> dst by bus address,
@@ -87,7 +78,7 @@ static int copy_check(struct edu *e, uint8_t *src, uint64_t src_iova,
 	r = edu_copy(e, src_iova, dst_iova, len);
 	if (r)
 		return r;
-	diff = first_diff(src, dst, len);
+	diff = buf_first_diff(src, dst, len);
 	if (diff >= 0) {
 		tap_diag("  %s: first difference at 0x%lx", e->d->bdf, diff);
 		return -EIO;

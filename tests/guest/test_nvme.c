@@ -461,15 +461,6 @@ static uint64_t slot_iova(struct ctx *c, enum slot s)
 	return c->win + (2ull * s + 1) * SZ_64K;
 }
 
-static long first_diff(const uint8_t *a, const uint8_t *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (a[i] != b[i])
-			return (long)i;
-	return -1;
-}
 
 static bool dma_setup(struct ctx *c)
 {
@@ -633,7 +624,7 @@ static int do_rw(struct ctx *c, uint8_t opc, enum slot s, uint64_t off,
 
 static void check_same(struct ctx *c, const uint8_t *got, const char *what)
 {
-	long diff = first_diff(got, c->pattern, XFER_BYTES);
+	long diff = buf_first_diff(got, c->pattern, XFER_BYTES);
 
 	tap_ok(diff < 0, "%s: %llu KiB equal to what was written", what,
 	       XFER_BYTES >> 10);

@@ -585,6 +585,17 @@ void *buf_alloc_huge(size_t *plen, unsigned int shift, const char **why)
 	return p;
 }
 
+long buf_first_diff(const void *a, const void *b, size_t len)
+{
+	const uint8_t *x = a, *y = b;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (x[i] != y[i])
+			return (long)i;
+	return -1;
+}
+
 void buf_free(void *p, size_t len)
 {
 	size_t ps = sys_page_size();

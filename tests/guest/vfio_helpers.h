@@ -103,6 +103,8 @@ void *buf_alloc(size_t len);
  */
 void *buf_alloc_huge(size_t *len, unsigned int shift, const char **why);
 void buf_free(void *p, size_t len);
+/* Index of the first byte where a and b differ, or -1. */
+long buf_first_diff(const void *a, const void *b, size_t len);
 /* xorshift64 random pattern, seeded per call */
 void fill_random(void *p, size_t len, uint64_t *seed);
 uint64_t test_seed(void);
