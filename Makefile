@@ -46,8 +46,14 @@ MODDIR = $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) modules
 
+# Not Kbuild's "make M=... clean": it deletes build products in every
+# folder below M, the kernel build caches in .cache/ included.
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) clean
+	find . \( -path ./.cache -o -path ./out -o -path ./.git \) -prune -o -type f \
+		\( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name '*.a' -o -name modules.order \
+		-o -name Module.symvers \) -print0 | xargs -0 rm -f
+	rm -rf tests/guest/build
 	rm -rf out
 
 kver-check:

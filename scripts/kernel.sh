@@ -61,7 +61,7 @@ build() {
 
 extract_source
 hash=$(config_hash)
-if [ -f "$kdir/vmlinux" ] && [ "$(cat "$kdir/bench.stamp" 2>/dev/null)" = "$hash" ]; then
+if [ -f "$kdir/vmlinux" ] && [ -f "$kdir/modules.order" ] && [ "$(cat "$kdir/bench.stamp" 2>/dev/null)" = "$hash" ]; then
 	step "kernel[$variant]: up to date"
 	exit 0
 fi
