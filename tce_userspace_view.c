@@ -7,6 +7,7 @@
 
 #include <linux/bitmap.h>
 #include <linux/minmax.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -407,6 +408,187 @@ __be64 *tce_view_useraddr(struct tce_view *view, unsigned long idx,
 
 	might_sleep();
 	return useraddr_alloc(view, idx);
+}
+
+/* Slots [*@lo, *@hi) of chunk @c that fall in [@first, @last) */
+static void chunk_span(unsigned long c, unsigned long first,
+		       unsigned long last, unsigned int *lo, unsigned int *hi)
+{
+	unsigned long base = c * CHUNK_ENTRIES;
+
+	*lo = max(first, base) - base;
+	*hi = min(last, base + CHUNK_ENTRIES) - base;
+}
+
+/* Chunk @c and its address array, allocated if missing */
+static int chunk_reserve(struct tce_view *view, unsigned long c)
+{
+	if (useraddr_lookup(view, c * CHUNK_ENTRIES))
+		return 0;
+	return useraddr_alloc(view, c * CHUNK_ENTRIES) ? 0 : -ENOMEM;
+}
+
+/* Called with the lock held: exchange slot @slot of @chunk with @e */
+static void slot_xchg_locked(struct tce_view *view,
+			     struct tce_view_chunk *chunk, unsigned int slot,
+			     struct tce_range_entry *e)
+{
+	u64 tce = chunk->tces[slot];
+	unsigned long ua = be64_to_cpu(chunk->uas[slot]);
+
+	shadow_store(view, chunk, slot, e->tce, true);
+	chunk->uas[slot] = cpu_to_be64(e->ua);
+	e->tce = tce;
+	e->ua = ua;
+}
+
+/*
+ * Exchange slots [lo, hi) of chunk @c with @st; -EAGAIN when the chunk or
+ * its address array went away since it was reserved.
+ */
+static int chunk_xchg(struct tce_view *view, unsigned long c, unsigned int lo,
+		      unsigned int hi, struct tce_range_entry *st)
+{
+	struct tce_view_chunk *chunk;
+	unsigned int slot;
+
+	spin_lock(&view->lock);
+	chunk = view->dir[c];
+	if (!chunk || !chunk->uas) {
+		spin_unlock(&view->lock);
+		return -EAGAIN;
+	}
+	for (slot = lo; slot < hi; slot++)
+		slot_xchg_locked(view, chunk, slot, st++);
+	spin_unlock(&view->lock);
+	return 0;
+}
+
+/* Exchange [first, last) with @st chunk by chunk; *@done: end of the work */
+static int view_xchg_chunks(struct tce_view *view, unsigned long first,
+			    unsigned long last, struct tce_range_entry *st,
+			    unsigned long *done)
+{
+	unsigned long c;
+	unsigned int lo, hi;
+	int ret;
+
+	*done = first;
+	for (c = chunk_of(first); c * CHUNK_ENTRIES < last; c++) {
+		chunk_span(c, first, last, &lo, &hi);
+		do {
+			ret = chunk_reserve(view, c);
+			if (!ret)
+				ret = chunk_xchg(view, c, lo, hi,
+						 st + c * CHUNK_ENTRIES + lo - first);
+		} while (ret == -EAGAIN);
+		if (ret)
+			return ret;
+		*done = c * CHUNK_ENTRIES + hi;
+		cond_resched();
+	}
+	return 0;
+}
+
+/**
+ * tce_view_xchg_range() - exchange the shadow values and user addresses of
+ *	a range
+ * @view: the view.
+ * @first: first entry index, relative to the window.
+ * @count: number of entries.
+ * @st: in: the new TCE value and user address of each entry; out: the
+ *	previous ones.
+ *
+ * The changed entries become dirty, as with tce_view_xchg(). Chunks and
+ * address arrays are allocated as needed; if that fails, the entries
+ * already exchanged are exchanged back, so the view and @st are as they
+ * were.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -EINVAL for a range not inside the window, -ENOMEM.
+ */
+int tce_view_xchg_range(struct tce_view *view, unsigned long first,
+			unsigned long count, struct tce_range_entry *st)
+{
+	unsigned long done, undone;
+	int ret;
+
+	if (first >= view->entries || count > view->entries - first)
+		return -EINVAL;
+	ret = view_xchg_chunks(view, first, first + count, st, &done);
+	/* An exchange is its own inverse: the chunks up to @done exist */
+	if (ret && done > first)
+		WARN_ON(view_xchg_chunks(view, first, done, st, &undone));
+	return ret;
+}
+
+/* Called with the lock held: take slots [lo, hi) of @chunk, see below */
+static unsigned int chunk_take_locked(struct tce_view *view,
+				      struct tce_view_chunk *chunk,
+				      unsigned int lo, unsigned int hi,
+				      struct tce_range_entry *old,
+				      unsigned long max, unsigned long *nr)
+{
+	unsigned int slot;
+	unsigned long ua;
+
+	for (slot = lo; slot < hi && *nr < max; slot++) {
+		ua = chunk->uas ? be64_to_cpu(chunk->uas[slot]) : 0;
+		if (!chunk->tces[slot] && !ua)
+			continue;
+		old[*nr].tce = chunk->tces[slot];
+		old[*nr].ua = ua;
+		(*nr)++;
+		shadow_store(view, chunk, slot, 0, true);
+		if (ua)
+			chunk->uas[slot] = 0;
+	}
+	return slot - lo;
+}
+
+/**
+ * tce_view_take_range() - clear the used entries of a range, keeping what
+ *	they held
+ * @view: the view.
+ * @first: first entry index, relative to the window.
+ * @count: number of entries; the range is clipped to the window.
+ * @old: where to store the TCE value and user address of each entry
+ *	cleared.
+ * @max: room in @old.
+ * @nr: entries of @old in use; grows by one per entry cleared.
+ *
+ * An entry is used when it holds a TCE value or a user address. Cleared
+ * entries that held a value become dirty. Absent chunks are skipped
+ * without a lock.
+ *
+ * Return: how many entries from @first on were gone through: @count, or
+ * fewer when @old became full.
+ */
+unsigned long tce_view_take_range(struct tce_view *view, unsigned long first,
+				  unsigned long count,
+				  struct tce_range_entry *old,
+				  unsigned long max, unsigned long *nr)
+{
+	struct tce_view_chunk *chunk;
+	unsigned long last, c;
+	unsigned int lo, hi, n;
+
+	if (first >= view->entries)
+		return count;
+	last = first + min(count, view->entries - first);
+	for (c = chunk_of(first); c * CHUNK_ENTRIES < last; c++) {
+		if (!READ_ONCE(view->dir[c]))
+			continue;
+		chunk_span(c, first, last, &lo, &hi);
+		spin_lock(&view->lock);
+		chunk = view->dir[c];
+		n = chunk ? chunk_take_locked(view, chunk, lo, hi, old, max, nr) :
+			    hi - lo;
+		spin_unlock(&view->lock);
+		if (n < hi - lo)
+			return c * CHUNK_ENTRIES + lo + n - first;
+	}
+	return count;
 }
 
 /**

@@ -373,6 +373,59 @@ static struct iommu_table_ops tce_window_ops = {
 	.free = window_free,
 };
 
+/* Window-relative index of [entry, entry + n), or -1 unless all inside */
+static long window_range_index(struct tce_window *win, unsigned long entry,
+			       unsigned long n)
+{
+	long idx = window_index(win, entry);
+
+	if (idx < 0 || !n || n > win->tbl.it_size - idx)
+		return -1;
+	return idx;
+}
+
+static int window_range_xchg(struct iommu_table *tbl, unsigned long entry,
+			     unsigned long n, struct tce_range_entry *st)
+{
+	struct tce_window *win = to_window(tbl);
+	long idx = window_range_index(win, entry, n);
+
+	if (idx < 0)
+		return -EINVAL;
+	return tce_view_xchg_range(win->view, idx, n, st);
+}
+
+static unsigned long window_range_take(struct iommu_table *tbl,
+				       unsigned long entry, unsigned long n,
+				       struct tce_range_entry *old,
+				       unsigned long max, unsigned long *nr)
+{
+	struct tce_window *win = to_window(tbl);
+	long idx = window_range_index(win, entry, n);
+
+	if (idx < 0)
+		return n;
+	return tce_view_take_range(win->view, idx, n, old, max, nr);
+}
+
+static const struct tce_range_ops window_range_ops = {
+	.exchange = window_range_xchg,
+	.take = window_range_take,
+};
+
+/**
+ * tce_window_range_ops() - the range operations of a table, if it is a window
+ * @tbl: any iommu_table.
+ *
+ * See include/tce_range.h.
+ *
+ * Return: the operations, or NULL when @tbl is not a window of ours.
+ */
+const struct tce_range_ops *tce_window_range_ops(struct iommu_table *tbl)
+{
+	return tce_window_from_table(tbl) ? &window_range_ops : NULL;
+}
+
 static bool params_valid(const struct tce_window_params *p)
 {
 	if (p->page_shift < WINDOW_MIN_SHIFT || p->page_shift > WINDOW_MAX_SHIFT)

@@ -35,6 +35,8 @@
 #include <linux/gfp.h>
 #include <linux/types.h>
 
+#include "tce_range.h"
+
 /* Entries per chunk: one 4K page of 64-bit TCEs */
 #define TCE_VIEW_CHUNK_ENTRIES	512
 
@@ -68,6 +70,12 @@ int tce_view_xchg(struct tce_view *view, unsigned long idx, u64 *tce,
 u64 tce_view_get(struct tce_view *view, unsigned long idx);
 __be64 *tce_view_useraddr(struct tce_view *view, unsigned long idx,
 			  bool alloc);
+int tce_view_xchg_range(struct tce_view *view, unsigned long first,
+			unsigned long count, struct tce_range_entry *st);
+unsigned long tce_view_take_range(struct tce_view *view, unsigned long first,
+				  unsigned long count,
+				  struct tce_range_entry *old,
+				  unsigned long max, unsigned long *nr);
 void tce_view_clear_range(struct tce_view *view, unsigned long first,
 			  unsigned long count);
 long tce_view_flush(struct tce_view *view, unsigned long first,

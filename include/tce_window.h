@@ -24,6 +24,7 @@
 #include <asm/iommu.h>
 
 struct tce_backend_ops;
+struct tce_range_ops;
 struct tce_view;
 
 /**
@@ -86,5 +87,6 @@ int tce_window_fetch_error(struct tce_window *win);
 unsigned long tce_window_mapped(struct tce_window *win);
 size_t tce_window_view_bytes(struct tce_window *win);
 unsigned long tce_stuff_max(void);
+const struct tce_range_ops *tce_window_range_ops(struct iommu_table *tbl);
 
 #endif /* _TCE_WINDOW_H */

@@ -20,6 +20,7 @@
 #include <asm/tce.h>
 
 #include "tce_fake.h"
+#include "tce_range.h"
 #include "tce_userspace_view.h"
 #include "tce_window.h"
 
@@ -1199,6 +1200,184 @@ static void window_detach(struct kunit *test)
 	expect_table(test, env, 0, 10, DMA_BIDIRECTIONAL);
 }
 
+/* --- range operations (include/tce_range.h) ----------------------------- */
+
+#define RANGE_UA	0x7fff00000000UL
+
+/* @n entries from window index @idx: env_hpa()|@dir, user addresses */
+static struct tce_range_entry *range_new(struct kunit *test,
+					 struct win_env *env,
+					 unsigned long idx, unsigned long n,
+					 enum dma_data_direction dir)
+{
+	struct tce_range_entry *st;
+	unsigned long i;
+
+	st = kunit_kcalloc(test, n, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	for (i = 0; i < n; i++) {
+		st[i].tce = tce_of(env_hpa(env, idx + i), dir);
+		st[i].ua = RANGE_UA + ((idx + i) << env->shift);
+	}
+	return st;
+}
+
+static unsigned long env_ua(struct win_env *env, unsigned long idx)
+{
+	__be64 *pua = env->tbl->it_ops->useraddrptr(env->tbl, env->first + idx,
+						    false);
+
+	return pua ? be64_to_cpu(*pua) : 0;
+}
+
+static void window_range_ops_of(struct kunit *test)
+{
+	struct win_env *env = env_new(test, DDW_START, 1ULL << 30, 16,
+				      TCE_FAKE_HAS_ALL);
+	struct iommu_table foreign = { .it_ops = NULL };
+
+	KUNIT_EXPECT_NOT_NULL(test, tce_window_range_ops(env->tbl));
+	KUNIT_EXPECT_NULL(test, tce_window_range_ops(&foreign));
+	KUNIT_EXPECT_NULL(test, tce_window_range_ops(NULL));
+}
+
+/*
+ * 16384 entries exchanged in one call: the old values come back, nothing
+ * is written before the kill, the kill takes 32 put_many; the same range
+ * taken back in one call: one stuff, the view empty again.
+ */
+static void window_range_call_counts(struct kunit *test)
+{
+	struct win_env *env = env_new(test, DDW_START, 16384ULL << 16, 16,
+				      TCE_FAKE_HAS_ALL);
+	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
+	struct tce_range_entry *st, *old;
+	unsigned long i, nr = 0, bad = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, ops);
+	st = range_new(test, env, 0, 16384, DMA_BIDIRECTIONAL);
+	old = kunit_kcalloc(test, 16384, sizeof(*old), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, old);
+
+	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first, 16384, st), 0);
+	for (i = 0; i < 16384; i++)
+		bad += st[i].tce || st[i].ua;
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 0);
+	KUNIT_EXPECT_EQ(test, env_ua(env, 100), RANGE_UA + (100UL << 16));
+	env_kill(env, 0, 16384);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_PUT_MANY), 32);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 32);
+	expect_table(test, env, 0, 16384, DMA_BIDIRECTIONAL);
+
+	tce_fake_reset_log(env->fake);
+	KUNIT_EXPECT_EQ(test, ops->take(env->tbl, env->first, 16384, old,
+					16384, &nr), 16384);
+	KUNIT_EXPECT_EQ(test, nr, 16384);
+	for (i = 0; i < 16384; i++)
+		bad += old[i].tce != tce_of(env_hpa(env, i), DMA_BIDIRECTIONAL) ||
+		       old[i].ua != RANGE_UA + (i << 16);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_EQ(test, env_ua(env, 100), 0);
+	env_kill(env, 0, 16384);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
+	expect_table(test, env, 0, 0, DMA_NONE);
+	KUNIT_EXPECT_LT(test, tce_window_view_bytes(env->win),
+			tce_view_directory_bytes(env->entries) + 512);
+}
+
+/* An exchange over mapped entries returns them; a second one undoes it */
+static void window_range_exchange_returns_old(struct kunit *test)
+{
+	struct win_env *env = env_new(test, 0x80000000ULL, 1ULL << 30, 12,
+				      TCE_FAKE_HAS_ALL);
+	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
+	struct tce_range_entry *st;
+	unsigned long i, bad = 0;
+
+	/* Entries 300 .. 1299 span three chunks; 700 is mapped entry-wise */
+	env_map(test, env, 700, 1, DMA_TO_DEVICE);
+	st = range_new(test, env, 300, 1000, DMA_FROM_DEVICE);
+	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first + 300, 1000,
+					    st), 0);
+	KUNIT_EXPECT_EQ(test, st[400].tce,
+			tce_of(env_hpa(env, 700), DMA_TO_DEVICE));
+	KUNIT_EXPECT_EQ(test, st[0].tce, 0);
+	env_kill(env, 0, env->entries);
+	expect_table(test, env, 300, 1300, DMA_FROM_DEVICE);
+	expect_shadow_is_fake(test, env);
+
+	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first + 300, 1000,
+					    st), 0);
+	for (i = 0; i < 1000; i++)
+		bad += st[i].tce != tce_of(env_hpa(env, 300 + i),
+					   DMA_FROM_DEVICE);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	env_kill(env, 0, env->entries);
+	KUNIT_EXPECT_EQ(test, tce_fake_read(env->fake, 700),
+			tce_of(env_hpa(env, 700), DMA_TO_DEVICE));
+	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 1);
+	expect_shadow_is_fake(test, env);
+}
+
+/* Outside the window: refused, nothing changed */
+static void window_range_limits(struct kunit *test)
+{
+	struct win_env *env = env_new(test, 0x80000000ULL, 1024ULL << 12, 12,
+				      TCE_FAKE_HAS_ALL);
+	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
+	struct tce_range_entry *st = range_new(test, env, 0, 2, DMA_TO_DEVICE);
+	struct tce_range_entry old[2];
+	unsigned long nr = 0;
+
+	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first - 1, 2, st),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first + 1023, 2, st),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first, 0, st),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
+	KUNIT_EXPECT_EQ(test, ops->take(env->tbl, env->first + 1023, 2, old, 2,
+					&nr), 2);
+	KUNIT_EXPECT_EQ(test, nr, 0);
+}
+
+/* A full @old stops the take; the next call goes on from there */
+static void window_range_take_in_steps(struct kunit *test)
+{
+	struct win_env *env = env_new(test, DDW_START, 4096ULL << 16, 16,
+				      TCE_FAKE_HAS_ALL);
+	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
+	struct tce_range_entry *st = range_new(test, env, 1000, 1000,
+					       DMA_TO_DEVICE);
+	struct tce_range_entry *old = kunit_kcalloc(test, 300, sizeof(*old),
+						    GFP_KERNEL);
+	unsigned long nr, walked, idx = 0, total = 0, calls = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, old);
+	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first + 1000, 1000,
+					    st), 0);
+	env_kill(env, 0, env->entries);
+	while (idx < env->entries && calls++ < 10) {
+		nr = 0;
+		walked = ops->take(env->tbl, env->first + idx,
+				   env->entries - idx, old, 300, &nr);
+		KUNIT_EXPECT_GT(test, walked, 0);
+		if (nr)
+			KUNIT_EXPECT_EQ(test, old[0].tce,
+					tce_of(env_hpa(env, 1000 + total),
+					       DMA_TO_DEVICE));
+		total += nr;
+		idx += walked;
+	}
+	KUNIT_EXPECT_EQ(test, total, 1000);
+	KUNIT_EXPECT_EQ(test, calls, 4);
+	env_kill(env, 0, env->entries);
+	expect_table(test, env, 0, 0, DMA_NONE);
+	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
+}
+
 static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE_PARAM(window_create_geometry, geometry_gen_params),
 	KUNIT_CASE(window_create_bad_geometry),
@@ -1230,6 +1409,11 @@ static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE(window_set_op),
 	KUNIT_CASE(window_clear_all),
 	KUNIT_CASE(window_detach),
+	KUNIT_CASE(window_range_ops_of),
+	KUNIT_CASE(window_range_call_counts),
+	KUNIT_CASE(window_range_exchange_returns_old),
+	KUNIT_CASE(window_range_limits),
+	KUNIT_CASE(window_range_take_in_steps),
 	{}
 };
 

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Range operations on the TCE tables of pseries_tce_ddw.
+ *
+ * A VFIO backend maps and clears through iommu_tce_xchg_no_kill() one entry
+ * at a time, and keeps the user address of each entry through
+ * it_ops->useraddrptr(). On a table of ours both live in the sparse view
+ * (tce_userspace_view.h), so the same work can be done for a whole range
+ * with one lock per chunk of the view. The backend finds these operations
+ * with symbol_get(tce_range_ops_of), so that it still loads and runs, entry
+ * by entry, over platform ops that are not ours. The returned operations
+ * stay valid while the caller holds the table: a table of ours pins the
+ * module that made it.
+ *
+ * Neither operation reaches the hardware: as after xchg_no_kill(), the
+ * caller makes the changes visible with iommu_tce_kill() and drops what the
+ * old entries referenced only after that. Neither marks pages dirty; that
+ * is the caller's business (iommu_tce_xchg_no_kill() does it for the
+ * per-entry path).
+ */
+#ifndef _TCE_RANGE_H
+#define _TCE_RANGE_H
+
+#include <linux/types.h>
+
+struct iommu_table;
+
+/**
+ * struct tce_range_entry - one entry of a table as a range operation sees it
+ * @tce: host physical address | TCE_PCI_READ/WRITE, 0 for no mapping.
+ * @ua: user address kept in the userspace view, 0 for none.
+ */
+struct tce_range_entry {
+	unsigned long tce;
+	unsigned long ua;
+};
+
+/**
+ * struct tce_range_ops - range operations on one kind of table
+ * @exchange: exchange entries @entry .. @entry + @n - 1 (absolute entry
+ *	numbers) with @st[0 .. @n - 1]: on success each @st[i] holds the previous TCE
+ *	and user address of its entry. All or nothing: on failure (-EINVAL
+ *	for a range outside the window, -ENOMEM) the table and @st are as
+ *	they were. Process context, may sleep.
+ * @take: clear the entries of @entry .. @entry + @n - 1 that hold a TCE or a
+ *	user address, storing what they held in @old[*@nr ..] and counting
+ *	them in *@nr, until *@nr reaches @max. Returns how many entries it
+ *	went through: @n, or fewer when @old became full. The cleared
+ *	entries are dirty until iommu_tce_kill() writes them out.
+ */
+struct tce_range_ops {
+	int (*exchange)(struct iommu_table *tbl, unsigned long entry,
+			unsigned long n, struct tce_range_entry *st);
+	unsigned long (*take)(struct iommu_table *tbl, unsigned long entry,
+			      unsigned long n, struct tce_range_entry *old,
+			      unsigned long max, unsigned long *nr);
+};
+
+const struct tce_range_ops *tce_range_ops_of(struct iommu_table *tbl);
+
+#endif /* _TCE_RANGE_H */
