@@ -6,8 +6,11 @@
  * A container owns up to IOMMU_TABLE_GROUP_MAX_TABLES DMA windows. Each
  * window is one struct iommu_table, the primary, created by the platform
  * through the first group's iommu_table_group_ops and set on every group
- * of the container. TCEs are programmed only through the kernel contract:
- * iommu_tce_xchg_no_kill() per entry, then iommu_tce_kill() for the range.
+ * of the container. TCEs are programmed through the kernel contract:
+ * iommu_tce_xchg_no_kill() per entry, then iommu_tce_kill() for the range;
+ * on a table made by our platform module (pseries_tce_ddw), through its
+ * range operations instead (include/tce_range.h), which do the same for a
+ * whole range at once, then iommu_tce_kill().
  *
  * Several groups: on pSeries a table is the hypervisor table of one PE
  * (one LIOBN), so set_window() of the primary on another group fails with
@@ -49,6 +52,7 @@
 #include <asm/tce.h>
 
 #include "compat/vfio_iommu_driver.h"
+#include "tce_range.h"
 
 #define TCE_PERM_MASK		(TCE_PCI_READ | TCE_PCI_WRITE)
 /* Marks an entry whose restore failed: its page must stay referenced */
@@ -61,14 +65,20 @@
 #define TCE_CLEAR_BATCH_MIN	16
 #define TCE_RESCHED_MASK	511
 
+static bool fast_path = true;
+module_param(fast_path, bool, 0644);
+MODULE_PARM_DESC(fast_path,
+		 "Map and unmap whole ranges through the range operations of pseries_tce_ddw when it made the table (default: on). Off: entry by entry through iommu_tce_xchg_no_kill(), as over any platform. Applies to windows created after the change.");
+
 /*
- * A DMA window: the table and the locked_vm charged for its memory. The
- * other fields are kept for the primary only: the geometry it was created
- * with, how many groups hold a mirror of it, how many entries own a
- * reference.
+ * A DMA window: the table, its range operations when the platform offers
+ * them, and the locked_vm charged for its memory. The other fields are
+ * kept for the primary only: the geometry it was created with, how many
+ * groups hold a mirror of it, how many entries own a reference.
  */
 struct tce_window {
 	struct iommu_table *tbl;
+	const struct tce_range_ops *range;
 	unsigned long locked_pages;
 	u64 size;
 	u32 levels;
@@ -86,9 +96,10 @@ struct tce_group {
 
 /*
  * A v2 memory registration held by the container: one use of the mm_iommu
- * region, and how many of this container's entries map from it. Other
- * containers of the same mm may hold the same region; their uses and
- * mappings are theirs.
+ * region, and how many of this container's entries map from it. While
+ * that count is not zero the container holds one mm_iommu "mapped"
+ * reference on the region, which keeps it registered. Other containers of
+ * the same mm may hold the same region; their uses and mappings are theirs.
  */
 struct tce_prereg {
 	struct list_head node;
@@ -96,6 +107,7 @@ struct tce_prereg {
 	unsigned long ua;
 	unsigned long size;		/* bytes */
 	unsigned long mapped;
+	bool devmem;			/* device memory: no struct page */
 };
 
 struct tce_container {
@@ -109,16 +121,6 @@ struct tce_container {
 	struct list_head groups;
 	struct list_head preregs;
 	struct tce_prereg *prereg_hint;	/* last one looked up */
-};
-
-/*
- * One table entry as seen by a map or clear operation: @tce is a host
- * physical address with TCE_PCI_READ/WRITE bits, @ua the user address kept
- * in the userspace view.
- */
-struct tce_entry {
-	unsigned long tce;
-	unsigned long ua;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -296,9 +298,40 @@ static struct tce_prereg *tce_prereg_lookup(struct tce_container *c,
 	return NULL;
 }
 
+/* Count @n more entries mapping from @p */
+static int tce_prereg_hold(struct tce_prereg *p, unsigned long n)
+{
+	/* Fails only while the region is being unregistered */
+	if (!p->mapped && mm_iommu_mapped_inc(p->mem))
+		return -EINVAL;
+	p->mapped += n;
+	return 0;
+}
+
+/* Count @n entries fewer mapping from @p */
+static void tce_prereg_release(struct tce_prereg *p, unsigned long n)
+{
+	p->mapped -= n;
+	if (!p->mapped)
+		mm_iommu_mapped_dec(p->mem);
+}
+
+/*
+ * v2: the host address of @ua in registration @p. mm_iommu_ua_to_hpa()
+ * refuses an IOMMU page larger than the region's page shift, which
+ * mm_iommu computed from the alignment of the region and the smallest
+ * (huge) page pinned in it: a page it accepts is contained in one page of
+ * the region, so tce_page_fits() has nothing left to check.
+ */
+static int tce_prereg_hpa(struct tce_prereg *p, unsigned long ua,
+			  unsigned int shift, unsigned long *hpa)
+{
+	return mm_iommu_ua_to_hpa(p->mem, ua, shift, hpa) ? -EINVAL : 0;
+}
+
 /*
  * v2: find this container's preregistered memory behind @ua (@p if it is
- * known to hold it) and count one mapping, in the region and in @p.
+ * known to hold it) and count one mapping from it.
  */
 static int tce_ref_prereg(struct tce_container *c, struct iommu_table *tbl,
 			  struct tce_prereg *p, unsigned long ua,
@@ -308,15 +341,9 @@ static int tce_ref_prereg(struct tce_container *c, struct iommu_table *tbl,
 
 	if (!p)
 		p = tce_prereg_lookup(c, ua, 1UL << shift);
-	if (!p || mm_iommu_ua_to_hpa(p->mem, ua, shift, hpa))
+	if (!p || tce_prereg_hpa(p, ua, shift, hpa))
 		return -EINVAL;
-	if (!tce_page_fits(c->mm, *hpa, shift))
-		return -EPERM;
-	/* Fails only while the region is being unregistered */
-	if (mm_iommu_mapped_inc(p->mem))
-		return -EINVAL;
-	p->mapped++;
-	return 0;
+	return tce_prereg_hold(p, 1);
 }
 
 /* Take the reference an entry mapping @ua will own */
@@ -343,6 +370,22 @@ static bool tce_owns_ref(struct tce_container *c, unsigned long tce,
 	return iommu_tce_direction(tce) != DMA_NONE;
 }
 
+/*
+ * The device may have written the page behind a writable @tce: tell the
+ * mm, as iommu_tce_xchg_no_kill() does on the per-entry path (the range
+ * operations leave it to us). Not for device memory: it has no struct page.
+ */
+static void tce_mark_dirty(unsigned long tce)
+{
+	struct page *page;
+
+	if (!(tce & TCE_PCI_WRITE))
+		return;
+	page = pfn_to_page(tce_hpa(tce) >> PAGE_SHIFT);
+	if (!PageDirty(page))
+		SetPageDirty(page);
+}
+
 /* Drop the reference owned by an entry that mapped @tce from @ua */
 static void tce_ref_put(struct tce_container *c, struct iommu_table *tbl,
 			unsigned long tce, unsigned long ua)
@@ -350,6 +393,8 @@ static void tce_ref_put(struct tce_container *c, struct iommu_table *tbl,
 	struct tce_prereg *p;
 
 	if (!c->v2) {
+		/* Pinned by pin_user_pages(): never device memory */
+		tce_mark_dirty(tce);
 		unpin_user_page(pfn_to_page(tce_hpa(tce) >> PAGE_SHIFT));
 		return;
 	}
@@ -357,8 +402,9 @@ static void tce_ref_put(struct tce_container *c, struct iommu_table *tbl,
 	if (WARN_ONCE(!p || !p->mapped,
 		      "vfio-spapr-tce: no registration for ua %lx\n", ua))
 		return;
-	p->mapped--;
-	mm_iommu_mapped_dec(p->mem);
+	if (!p->devmem)
+		tce_mark_dirty(tce);
+	tce_prereg_release(p, 1);
 }
 
 /* ---- clearing ---------------------------------------------------------- */
@@ -402,7 +448,7 @@ static unsigned long tce_unmapped_span(struct iommu_table *tbl,
 /* Entries cleared but not yet covered by iommu_tce_kill() */
 struct tce_clear_batch {
 	int num;			/* the window */
-	struct tce_entry *old;		/* references to drop after the kill */
+	struct tce_range_entry *old;		/* references to drop after the kill */
 	unsigned int n;
 	unsigned int size;
 	unsigned long lo;		/* changed entries: [lo, hi] */
@@ -509,10 +555,30 @@ static void tce_mirror_clear(struct tce_container *c, struct iommu_table *m)
 
 /* ---- clearing (continued) ---------------------------------------------- */
 
+/*
+ * Drop the reference an entry cleared from @old->tce and @old->ua owned, if
+ * any: 1 when it did.
+ */
+static unsigned int tce_drop_old(struct tce_container *c,
+				 struct iommu_table *tbl,
+				 const struct tce_range_entry *old)
+{
+	if (tce_owns_ref(c, old->tce, old->ua)) {
+		tce_ref_put(c, tbl, old->tce, old->ua);
+		return 1;
+	}
+	/* v1 only: the platform lost a TCE, the pin cannot be found */
+	if (old->ua)
+		pr_err_ratelimited("vfio-spapr-tce: an entry of ua %lx lost its TCE, page pin leaked\n",
+				   old->ua);
+	return 0;
+}
+
 /* Make the table changes visible, then drop what the old entries owned */
 static void tce_batch_flush(struct tce_container *c, struct tce_clear_batch *b)
 {
 	struct tce_window *w = &c->win[b->num];
+	unsigned long dropped = 0;
 	unsigned int i;
 
 	if (b->changed) {
@@ -521,8 +587,8 @@ static void tce_batch_flush(struct tce_container *c, struct tce_clear_batch *b)
 		iommu_tce_kill(w->tbl, b->lo, b->hi - b->lo + 1);
 	}
 	for (i = 0; i < b->n; i++)
-		tce_ref_put(c, w->tbl, b->old[i].tce, b->old[i].ua);
-	w->mapped -= min_t(unsigned long, w->mapped, b->n);
+		dropped += tce_drop_old(c, w->tbl, &b->old[i]);
+	w->mapped -= min(w->mapped, dropped);
 	b->n = 0;
 	b->changed = false;
 }
@@ -556,18 +622,39 @@ static void tce_clear_one(struct tce_container *c, unsigned long entry,
 	}
 	tce_batch_changed(b, entry);
 	tce = tce_pack(hpa, dir);
-	if (!tce_owns_ref(c, tce, ua)) {
-		/* v1 only: the platform lost a TCE, the pin cannot be found */
-		if (ua)
-			pr_err_ratelimited("vfio-spapr-tce: entry %lx lost its TCE, page pin leaked\n",
-					   entry);
+	if (!tce_owns_ref(c, tce, ua) && !ua)
 		return;
-	}
 	b->old[b->n].tce = tce;
 	b->old[b->n].ua = ua;
 	b->n++;
 }
 
+/* Clear through the platform's range operations: no mirrors */
+static void tce_take_with(struct tce_container *c, unsigned long entry,
+			  unsigned long pages, struct tce_clear_batch *b)
+{
+	struct tce_window *w = &c->win[b->num];
+	unsigned long walked, nr;
+
+	while (pages) {
+		nr = b->n;
+		walked = w->range->take(w->tbl, entry, pages, b->old, b->size,
+					&nr);
+		if (nr > b->n) {
+			tce_batch_changed(b, entry);
+			tce_batch_changed(b, entry + walked - 1);
+		}
+		b->n = nr;
+		entry += walked;
+		pages -= walked;
+		if (b->n == b->size)
+			tce_batch_flush(c, b);
+		cond_resched();
+	}
+	tce_batch_flush(c, b);
+}
+
+/* Clear entry by entry, in the primary and its mirrors */
 static void tce_clear_with(struct tce_container *c, unsigned long entry,
 			   unsigned long pages, struct tce_clear_batch *b)
 {
@@ -599,7 +686,7 @@ static void tce_clear_with(struct tce_container *c, unsigned long entry,
 static void tce_clear_range(struct tce_container *c, int num,
 			    unsigned long entry, unsigned long pages)
 {
-	struct tce_entry small[TCE_CLEAR_BATCH_MIN];
+	struct tce_range_entry small[TCE_CLEAR_BATCH_MIN];
 	struct tce_clear_batch b = { .num = num };
 	unsigned long size;
 
@@ -622,7 +709,10 @@ static void tce_clear_range(struct tce_container *c, int num,
 			b.size = ARRAY_SIZE(small);
 		}
 	}
-	tce_clear_with(c, entry, pages, &b);
+	if (c->win[num].range && !c->win[num].nr_mirrors)
+		tce_take_with(c, entry, pages, &b);
+	else
+		tce_clear_with(c, entry, pages, &b);
 	if (b.old != small)
 		kvfree(b.old);
 }
@@ -636,26 +726,56 @@ static void tce_clear_table(struct tce_container *c, int num)
 
 /* ---- mapping ----------------------------------------------------------- */
 
-/* Take references for all pages; on failure nothing is left taken */
+/*
+ * v2, one registration @p holding the whole range: the TCEs and user
+ * addresses of @pages entries from @ua, then one count for all of them
+ */
+static int tce_prereg_get_range(struct tce_prereg *p, struct iommu_table *tbl,
+				unsigned long ua, unsigned long pages,
+				enum dma_data_direction dir,
+				struct tce_range_entry *st)
+{
+	unsigned int shift = tbl->it_page_shift;
+	unsigned long i, hpa;
+
+	for (i = 0; i < pages; i++, ua += 1UL << shift) {
+		if (i && !(i & TCE_RESCHED_MASK))
+			cond_resched();
+		if (tce_prereg_hpa(p, ua, shift, &hpa))
+			return -EINVAL;
+		st[i].tce = tce_pack(hpa, dir);
+		st[i].ua = ua;
+	}
+	return tce_prereg_hold(p, pages);
+}
+
+/*
+ * Take references for all pages and fill @st with the new TCEs and user
+ * addresses; on failure nothing is left taken
+ */
 static int tce_ref_get_range(struct tce_container *c, struct iommu_table *tbl,
 			     unsigned long ua, unsigned long pages,
-			     enum dma_data_direction dir, struct tce_entry *st)
+			     enum dma_data_direction dir,
+			     struct tce_range_entry *st)
 {
 	unsigned long i, step = tce_page_size(tbl);
-	struct tce_prereg *p = NULL;
+	struct tce_prereg *p;
 	unsigned long hpa;
 	int ret;
 
-	/* v2: one lookup when a single registration holds the whole range */
-	if (c->v2)
+	if (c->v2) {
 		p = tce_prereg_lookup(c, ua, pages * step);
+		if (p)
+			return tce_prereg_get_range(p, tbl, ua, pages, dir, st);
+	}
 	for (i = 0; i < pages; i++) {
 		if (i && !(i & TCE_RESCHED_MASK))
 			cond_resched();
-		ret = tce_ref_get(c, tbl, p, ua + i * step, dir, &hpa);
+		ret = tce_ref_get(c, tbl, NULL, ua + i * step, dir, &hpa);
 		if (ret)
 			goto put;
 		st[i].tce = tce_pack(hpa, dir);
+		st[i].ua = ua + i * step;
 	}
 	return 0;
 put:
@@ -666,7 +786,7 @@ put:
 
 /* Exchange @st->tce into @entry; on success @st->tce holds the old TCE */
 static int tce_xchg_entry(struct tce_container *c, struct iommu_table *tbl,
-			  unsigned long entry, struct tce_entry *st)
+			  unsigned long entry, struct tce_range_entry *st)
 {
 	enum dma_data_direction dir = iommu_tce_direction(st->tce);
 	unsigned long hpa = tce_hpa(st->tce);
@@ -681,7 +801,7 @@ static int tce_xchg_entry(struct tce_container *c, struct iommu_table *tbl,
 
 /* Record @ua in the view of @entry, saving the previous value in @st->ua */
 static int tce_view_swap(struct iommu_table *tbl, unsigned long entry,
-			 unsigned long ua, struct tce_entry *st)
+			 unsigned long ua, struct tce_range_entry *st)
 {
 	__be64 *pua;
 
@@ -703,7 +823,7 @@ static int tce_view_swap(struct iommu_table *tbl, unsigned long entry,
  * under the device).
  */
 static void tce_restore_entry(struct tce_container *c, struct iommu_table *tbl,
-			      unsigned long entry, struct tce_entry *st,
+			      unsigned long entry, struct tce_range_entry *st,
 			      unsigned long ua)
 {
 	tce_view_put(tbl, entry, st->ua);
@@ -718,7 +838,7 @@ static void tce_restore_entry(struct tce_container *c, struct iommu_table *tbl,
 /* Put back the old TCEs of @pages entries after a failed map */
 static void tce_restore_range(struct tce_container *c, struct iommu_table *tbl,
 			      unsigned long entry, unsigned long ua,
-			      unsigned long pages, struct tce_entry *st)
+			      unsigned long pages, struct tce_range_entry *st)
 {
 	unsigned long i = pages, step = tce_page_size(tbl);
 
@@ -733,7 +853,7 @@ static void tce_restore_range(struct tce_container *c, struct iommu_table *tbl,
  */
 static int tce_xchg_range(struct tce_container *c, struct iommu_table *tbl,
 			  unsigned long entry, unsigned long ua,
-			  unsigned long pages, struct tce_entry *st)
+			  unsigned long pages, struct tce_range_entry *st)
 {
 	unsigned long i, step = tce_page_size(tbl);
 	int ret = 0;
@@ -758,7 +878,7 @@ static int tce_xchg_range(struct tce_container *c, struct iommu_table *tbl,
 /* Drop the references held by the old values of a successful map */
 static unsigned long tce_put_old(struct tce_container *c,
 				 struct iommu_table *tbl, unsigned long pages,
-				 struct tce_entry *st)
+				 struct tce_range_entry *st)
 {
 	unsigned long i, n = 0;
 
@@ -776,7 +896,7 @@ static unsigned long tce_put_old(struct tce_container *c,
  */
 static void tce_put_new(struct tce_container *c, struct iommu_table *tbl,
 			unsigned long ua, unsigned long pages,
-			struct tce_entry *st, const unsigned long *keep)
+			struct tce_range_entry *st, const unsigned long *keep)
 {
 	unsigned long i, step = tce_page_size(tbl);
 
@@ -816,7 +936,7 @@ static int tce_mirror_set(struct tce_container *c, struct iommu_table *m,
  */
 static void tce_mirror_undo(struct tce_container *c, struct iommu_table *m,
 			    unsigned long entry, unsigned long n,
-			    const struct tce_entry *old, unsigned long *tces)
+			    const struct tce_range_entry *old, unsigned long *tces)
 {
 	unsigned long i;
 
@@ -833,7 +953,7 @@ static void tce_mirror_undo(struct tce_container *c, struct iommu_table *m,
 /* Write the new TCEs @tces into mirror @m; all or nothing */
 static int tce_mirror_map(struct tce_container *c, struct iommu_table *m,
 			  unsigned long entry, unsigned long ua,
-			  unsigned long pages, const struct tce_entry *old,
+			  unsigned long pages, const struct tce_range_entry *old,
 			  unsigned long *tces)
 {
 	unsigned long i, step = tce_page_size(m);
@@ -860,7 +980,7 @@ static int tce_mirror_map(struct tce_container *c, struct iommu_table *m,
  */
 static int tce_mirrors_map(struct tce_container *c, int num,
 			   unsigned long entry, unsigned long ua,
-			   unsigned long pages, const struct tce_entry *old,
+			   unsigned long pages, const struct tce_range_entry *old,
 			   unsigned long *tces)
 {
 	struct tce_group *g, *h;
@@ -887,7 +1007,7 @@ static int tce_mirrors_map(struct tce_container *c, int num,
 }
 
 /* The new TCEs, before the primary's exchange replaces them in @st */
-static unsigned long *tce_tces_save(const struct tce_entry *st,
+static unsigned long *tce_tces_save(const struct tce_range_entry *st,
 				    unsigned long pages)
 {
 	unsigned long *tces, i;
@@ -904,13 +1024,18 @@ static unsigned long *tce_tces_save(const struct tce_entry *st,
 /* Write the primary, then the mirrors; @st as for tce_xchg_range() */
 static int tce_xchg_window(struct tce_container *c, int num,
 			   unsigned long entry, unsigned long ua,
-			   unsigned long pages, struct tce_entry *st,
+			   unsigned long pages, struct tce_range_entry *st,
 			   unsigned long *tces)
 {
 	struct iommu_table *tbl = c->win[num].tbl;
+	const struct tce_range_ops *range = c->win[num].range;
 	int ret;
 
-	ret = tce_xchg_range(c, tbl, entry, ua, pages, st);
+	/* All or nothing by itself: nothing to restore on failure */
+	if (range)
+		ret = range->exchange(tbl, entry, pages, st);
+	else
+		ret = tce_xchg_range(c, tbl, entry, ua, pages, st);
 	if (ret || !tces)
 		return ret;
 	ret = tce_mirrors_map(c, num, entry, ua, pages, st, tces);
@@ -932,7 +1057,7 @@ static int tce_map_range(struct tce_container *c, int num,
 {
 	struct iommu_table *tbl = c->win[num].tbl;
 	unsigned long *tces = NULL;
-	struct tce_entry *st;
+	struct tce_range_entry *st;
 	int ret;
 
 	/* Bounded by the window size; huge requests fail with -ENOMEM */
@@ -999,6 +1124,26 @@ static bool tce_table_usable(struct tce_container *c, struct iommu_table *tbl,
 			(U64_MAX >> page_shift);
 }
 
+/*
+ * The range operations of @tbl when our platform module made it, looked up
+ * without depending on that module. They stay valid while the table
+ * lives: it holds a reference on the module that made it.
+ */
+static const struct tce_range_ops *tce_range_ops_find(struct iommu_table *tbl)
+{
+	const struct tce_range_ops *(*ops_of)(struct iommu_table *tbl);
+	const struct tce_range_ops *ops;
+
+	if (!fast_path)
+		return NULL;
+	ops_of = symbol_get(tce_range_ops_of);
+	if (!ops_of)
+		return NULL;
+	ops = ops_of(tbl);
+	symbol_put(tce_range_ops_of);
+	return ops;
+}
+
 /* Release a table (primary or mirror) and its locked_vm charge */
 static void tce_table_free(struct tce_container *c, struct tce_window *w)
 {
@@ -1011,6 +1156,7 @@ static void tce_table_free(struct tce_container *c, struct tce_window *w)
 static void tce_table_swap(struct tce_window *a, struct tce_window *b)
 {
 	swap(a->tbl, b->tbl);
+	swap(a->range, b->range);
 	swap(a->locked_pages, b->locked_pages);
 }
 
@@ -1044,6 +1190,7 @@ static int tce_table_create(struct tce_container *c,
 		return ret;
 	}
 	w->tbl = tbl;
+	w->range = tce_range_ops_find(tbl);
 	w->locked_pages = locked;
 	w->size = size;
 	w->levels = levels;
@@ -1231,6 +1378,17 @@ static int tce_prereg_args_check(u64 vaddr, u64 size)
 	return 0;
 }
 
+/* A region is device memory (mm_iommu_newdev()) or pinned pages, whole */
+static bool tce_prereg_is_devmem(struct tce_container *c,
+				 const struct tce_prereg *p)
+{
+	unsigned long hpa, size = 0;
+
+	if (mm_iommu_ua_to_hpa(p->mem, p->ua, PAGE_SHIFT, &hpa))
+		return false;
+	return mm_iommu_is_devmem(c->mm, hpa, PAGE_SHIFT, &size);
+}
+
 static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
 {
 	unsigned long entries = size >> PAGE_SHIFT;
@@ -1266,6 +1424,7 @@ static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
 	p->mem = mem;
 	p->ua = vaddr;
 	p->size = size;
+	p->devmem = tce_prereg_is_devmem(c, p);
 	list_add(&p->node, &c->preregs);
 	c->enabled = true;
 	return 0;
