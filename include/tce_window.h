@@ -23,7 +23,8 @@
 #include <linux/types.h>
 #include <asm/iommu.h>
 
-struct tce_backend_ops;
+#include "tce_backend.h"
+
 struct tce_view;
 
 /**
@@ -41,6 +42,8 @@ struct tce_view;
  * @detached: the platform window is gone; flushes only clean the shadow.
  * @error: first flush error (negative errno) not yet fetched, or 0.
  * @nr_errors: flush failures since creation.
+ * @calls: backend calls made for this window since creation, by type
+ *	(a PE adds them to its own when the window goes away).
  */
 struct tce_window {
 	struct iommu_table tbl;
@@ -52,6 +55,7 @@ struct tce_window {
 	bool detached;
 	atomic_t error;
 	atomic_long_t nr_errors;
+	struct tce_call_stats calls;
 };
 
 /**
