@@ -185,6 +185,10 @@ struct ddw_owner {
  * @slot: windows opened through our ops.
  * @rtas_calls: RTAS calls made, by kind.
  * @rtas_failed: RTAS calls that failed, by kind.
+ * @calls: TCE hypercalls of the windows closed since load, and of the
+ *	platform windows we write without a window of ours (host DDW and
+ *	leftover clearing, host direct DDW restore); those of the open
+ *	windows are in their &tce_window.calls.
  * @dbg: debugfs directory.
  */
 struct ddw_pe {
@@ -210,6 +214,7 @@ struct ddw_pe {
 	struct ddw_slot slot[NR_WINDOWS];
 	atomic64_t rtas_calls[NR_RTAS_KINDS];
 	atomic64_t rtas_failed[NR_RTAS_KINDS];
+	struct tce_call_stats calls;
 	struct dentry *dbg;
 };
 
@@ -466,25 +471,36 @@ static struct property *window_property_add(struct ddw_pe *pe,
 
 /* ---- platform windows ---------------------------------------------- */
 
+/* Clear @n entries from @ioba: one H_STUFF_TCE, or one H_PUT_TCE each */
+static long platform_clear_run(struct ddw_pe *pe,
+			       const struct tce_backend_ops *be, u32 liobn,
+			       u64 ioba, unsigned int shift, u64 n)
+{
+	long rc = H_SUCCESS;
+	u64 k;
+
+	if (be->stuff)
+		return tce_call_count(&pe->calls, TCE_CALL_STUFF,
+				      be->stuff(liobn, ioba, 0, n));
+	for (k = 0; k < n && rc == H_SUCCESS; k++)
+		rc = tce_call_count(&pe->calls, TCE_CALL_PUT,
+				    be->put(liobn, ioba + (k << shift), 0));
+	return rc;
+}
+
 /* Stuff zeros into a platform window we have no shadow for */
-static int platform_window_clear(u32 liobn, u64 start, unsigned int shift,
-				 u64 entries)
+static int platform_window_clear(struct ddw_pe *pe, u32 liobn, u64 start,
+				 unsigned int shift, u64 entries)
 {
 	const struct tce_backend_ops *be = tce_hcall_backend();
 	u64 max = be->stuff ? tce_stuff_max() : TCE_BACKEND_MAX_BATCH;
-	u64 done, n, k;
+	u64 done, n;
 	long rc = H_SUCCESS;
 
 	for (done = 0; done < entries && rc == H_SUCCESS; done += n) {
-		u64 ioba = start + (done << shift);
-
 		n = max ? min(entries - done, max) : entries - done;
-		if (be->stuff) {
-			rc = be->stuff(liobn, ioba, 0, n);
-		} else {
-			for (k = 0; k < n && rc == H_SUCCESS; k++)
-				rc = be->put(liobn, ioba + (k << shift), 0);
-		}
+		rc = platform_clear_run(pe, be, liobn, start + (done << shift),
+					shift, n);
 		cond_resched();
 	}
 	return tce_hstatus_to_errno(rc);
@@ -511,7 +527,7 @@ static u32 host_ddw_remove(struct ddw_pe *pe, const char *name)
 		shift = be32_to_cpu(p->tce_shift);
 		wshift = be32_to_cpu(p->window_shift);
 		if (shift >= MIN_PAGE_SHIFT && wshift >= shift && wshift < 64 &&
-		    platform_window_clear(liobn, be64_to_cpu(p->dma_base),
+		    platform_window_clear(pe, liobn, be64_to_cpu(p->dma_base),
 					  shift, 1ULL << (wshift - shift)))
 			pr_warn("%pOF: clearing host DDW 0x%x failed\n",
 				pe->np, liobn);
@@ -620,27 +636,39 @@ static int default_window_restore(struct ddw_pe *pe)
 
 struct direct_map {
 	const struct tce_backend_ops *be;
+	struct tce_call_stats *calls;
 	__be64 *list;
 	u32 liobn;
 	u64 dma_base;
 	unsigned int shift;
 };
 
+#define DIRECT_MAP_PERM	((u64)(TCE_PCI_READ | TCE_PCI_WRITE))
+
+/* Map RAM address @addr at dma_base + @addr with one H_PUT_TCE */
+static long direct_map_one(struct direct_map *dm, u64 addr)
+{
+	return tce_call_count(dm->calls, TCE_CALL_PUT,
+			      dm->be->put(dm->liobn, dm->dma_base + addr,
+					  addr | DIRECT_MAP_PERM));
+}
+
 static long direct_map_batch(struct direct_map *dm, u64 addr, unsigned long n)
 {
-	u64 perm = TCE_PCI_READ | TCE_PCI_WRITE, step = 1ULL << dm->shift;
+	u64 step = 1ULL << dm->shift;
 	unsigned long i;
 	long rc = H_SUCCESS;
 
 	if (!dm->be->put_many) {
 		for (i = 0; i < n && rc == H_SUCCESS; i++)
-			rc = dm->be->put(dm->liobn, dm->dma_base + addr + i * step,
-					 (addr + i * step) | perm);
+			rc = direct_map_one(dm, addr + i * step);
 		return rc;
 	}
 	for (i = 0; i < n; i++)
-		dm->list[i] = cpu_to_be64((addr + i * step) | perm);
-	return dm->be->put_many(dm->liobn, dm->dma_base + addr, dm->list, n);
+		dm->list[i] = cpu_to_be64((addr + i * step) | DIRECT_MAP_PERM);
+	return tce_call_count(dm->calls, TCE_CALL_PUT_MANY,
+			      dm->be->put_many(dm->liobn, dm->dma_base + addr,
+					       dm->list, n));
 }
 
 /* walk_system_ram_range() callback: map RAM 1:1 at dma_base + address */
@@ -661,10 +689,12 @@ static int direct_map_ram(unsigned long start_pfn, unsigned long nr_pages,
 	return 0;
 }
 
-static int direct_map_all_ram(u32 liobn, const struct host_direct_ddw *h)
+static int direct_map_all_ram(struct ddw_pe *pe, u32 liobn,
+			      const struct host_direct_ddw *h)
 {
 	struct direct_map dm = {
 		.be = tce_hcall_backend(),
+		.calls = &pe->calls,
 		.liobn = liobn,
 		.dma_base = h->dma_base,
 		.shift = h->page_shift,
@@ -697,7 +727,7 @@ static void host_direct_ddw_recreate(struct ddw_pe *pe)
 	if (rtas_query(pe, &q) || !q.windows_available ||
 	    rtas_create(pe, h->page_shift, h->window_shift, &c))
 		goto failed;
-	if (c.start != h->dma_base || direct_map_all_ram(c.liobn, h) ||
+	if (c.start != h->dma_base || direct_map_all_ram(pe, c.liobn, h) ||
 	    IS_ERR(ddw_property_add(pe, DIRECT64_PROPNAME, c.liobn, c.start,
 				    h->page_shift, h->window_shift))) {
 		rtas_remove(pe, c.liobn);
@@ -772,7 +802,8 @@ static int open_default_window(struct ddw_pe *pe, u64 size,
 
 	/* A kept window may hold TCEs the host leaked: start clean */
 	if (was_present) {
-		ret = platform_window_clear(w.liobn, w.start, DEFAULT_PAGE_SHIFT,
+		ret = platform_window_clear(pe, w.liobn, w.start,
+					    DEFAULT_PAGE_SHIFT,
 					    size >> DEFAULT_PAGE_SHIFT);
 		if (ret)
 			goto undo;
@@ -829,6 +860,17 @@ static bool window_overlaps(struct ddw_pe *pe, u64 start, u64 size)
 	return false;
 }
 
+/*
+ * Let go of a window whose platform window is gone or about to be: no more
+ * hypercalls through it, and the PE keeps what it cost.
+ */
+static void window_drop(struct ddw_pe *pe, struct tce_window *win)
+{
+	tce_window_detach(win);
+	tce_call_stats_fold(&pe->calls, &win->calls);
+	tce_window_put(win);
+}
+
 static int open_ddw(struct ddw_pe *pe, unsigned int page_shift,
 		    u64 window_size, struct ddw_slot *slot)
 {
@@ -864,8 +906,7 @@ static int open_ddw(struct ddw_pe *pe, unsigned int page_shift,
 	/* One DDW property per node: a second DDW goes without */
 	prop = window_property_add(pe, win);
 	if (IS_ERR(prop) && PTR_ERR(prop) != -EEXIST) {
-		tce_window_detach(win);
-		tce_window_put(win);
+		window_drop(pe, win);
 		rtas_remove(pe, c.liobn);
 		return PTR_ERR(prop);
 	}
@@ -896,10 +937,9 @@ static int close_window(struct ddw_pe *pe, int num)
 	if (slot->prop && of_remove_property(pe->np, slot->prop))
 		pr_warn("%pOF: cannot remove %s\n", pe->np, DMA64_PROPNAME);
 
-	tce_window_detach(win);
 	pe->table_group->tables[num] = NULL;
 	*slot = (struct ddw_slot){ };
-	tce_window_put(win);
+	window_drop(pe, win);
 	return ret;
 }
 
@@ -1276,16 +1316,44 @@ static int usage_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(usage);
 
+static const char * const tce_call_name[NR_TCE_CALL_COUNTERS] = {
+	[TCE_CALL_PUT] = "put",
+	[TCE_CALL_PUT_MANY] = "put_many",
+	[TCE_CALL_STUFF] = "stuff",
+	[TCE_CALL_GET] = "get",
+	[TCE_CALL_FAILED] = "failed",
+};
+
+static void calls_show(struct seq_file *m, const struct tce_call_counts *c)
+{
+	int i;
+
+	for (i = 0; i < NR_TCE_CALL_COUNTERS; i++)
+		seq_printf(m, "%s %llu\n", tce_call_name[i], c->n[i]);
+}
+
+/* TCE hypercalls of a PE since load: closed windows and open ones */
+static void pe_calls(struct ddw_pe *pe, struct tce_call_counts *sum)
+{
+	int i;
+
+	mutex_lock(&ddw_mutex);
+	tce_call_stats_add_to(&pe->calls, sum);
+	for (i = 0; i < NR_WINDOWS; i++)
+		if (pe->slot[i].win)
+			tce_call_stats_add_to(&pe->slot[i].win->calls, sum);
+	mutex_unlock(&ddw_mutex);
+}
+
 static int hcalls_show(struct seq_file *m, void *unused)
 {
 	struct ddw_pe *pe = m->private;
-	struct tce_hcall_stats s;
+	struct tce_call_counts c = { };
 	int i;
 
-	tce_hcall_read_stats(&s);
-	seq_puts(m, "# hypercalls: module-wide\n");
-	seq_printf(m, "put %llu\nput_many %llu\nstuff %llu\nget %llu\nfailed %llu\n",
-		   s.put, s.put_many, s.stuff, s.get, s.failed);
+	pe_calls(pe, &c);
+	seq_puts(m, "# TCE hypercalls of this PE since module load\n");
+	calls_show(m, &c);
 	seq_puts(m, "# RTAS calls of this PE: calls failed\n");
 	for (i = 0; i < NR_RTAS_KINDS; i++)
 		seq_printf(m, "%s %lld %lld\n", rtas_kind_name[i],
@@ -1294,6 +1362,18 @@ static int hcalls_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hcalls);
+
+/* The top-level hcalls file: every PE together */
+static int total_hcalls_show(struct seq_file *m, void *unused)
+{
+	struct tce_call_counts c = { };
+
+	tce_hcall_add_totals(&c);
+	seq_puts(m, "# TCE hypercalls since module load, all PEs\n");
+	calls_show(m, &c);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(total_hcalls);
 
 static void pe_debugfs_add(struct ddw_pe *pe)
 {
@@ -1547,6 +1627,8 @@ static int __init pseries_tce_ddw_init(void)
 	}
 
 	ddw_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("hcalls", 0444, ddw_debugfs_root, NULL,
+			    &total_hcalls_fops);
 
 	pci_lock_rescan_remove();
 	for_each_pci_dev(pdev)

@@ -24,23 +24,13 @@ module_param(use_multi_tce, bool, 0644);
 MODULE_PARM_DESC(use_multi_tce,
 		 "Use H_PUT_TCE_INDIRECT and H_STUFF_TCE when the firmware offers them (default: on). Off forces one H_PUT_TCE per entry, for testing. Applies to windows created after the change.");
 
-static atomic64_t nr_put = ATOMIC64_INIT(0);
-static atomic64_t nr_put_many = ATOMIC64_INIT(0);
-static atomic64_t nr_stuff = ATOMIC64_INIT(0);
-static atomic64_t nr_get = ATOMIC64_INIT(0);
-static atomic64_t nr_failed = ATOMIC64_INIT(0);
-
-static long count_status(long rc)
-{
-	if (rc != H_SUCCESS)
-		atomic64_inc(&nr_failed);
-	return rc;
-}
+/* Every call of this backend, module-wide; the PEs count theirs too */
+static struct tce_call_stats totals;
 
 static long hcall_put(unsigned long liobn, unsigned long ioba, u64 tce)
 {
-	atomic64_inc(&nr_put);
-	return count_status(plpar_tce_put(liobn, ioba, tce));
+	return tce_call_count(&totals, TCE_CALL_PUT,
+			      plpar_tce_put(liobn, ioba, tce));
 }
 
 static long hcall_put_many(unsigned long liobn, unsigned long ioba,
@@ -49,9 +39,9 @@ static long hcall_put_many(unsigned long liobn, unsigned long ioba,
 	if (WARN_ON_ONCE(!npages || npages > TCE_BACKEND_MAX_BATCH))
 		return H_PARAMETER;
 
-	atomic64_inc(&nr_put_many);
-	return count_status(plpar_tce_put_indirect(liobn, ioba, __pa(tces),
-						   npages));
+	return tce_call_count(&totals, TCE_CALL_PUT_MANY,
+			      plpar_tce_put_indirect(liobn, ioba, __pa(tces),
+						     npages));
 }
 
 static long hcall_stuff(unsigned long liobn, unsigned long ioba, u64 tce,
@@ -60,8 +50,8 @@ static long hcall_stuff(unsigned long liobn, unsigned long ioba, u64 tce,
 	if (WARN_ON_ONCE(!npages))
 		return H_PARAMETER;
 
-	atomic64_inc(&nr_stuff);
-	return count_status(plpar_tce_stuff(liobn, ioba, tce, npages));
+	return tce_call_count(&totals, TCE_CALL_STUFF,
+			      plpar_tce_stuff(liobn, ioba, tce, npages));
 }
 
 static long hcall_get(unsigned long liobn, unsigned long ioba, u64 *tce)
@@ -69,8 +59,8 @@ static long hcall_get(unsigned long liobn, unsigned long ioba, u64 *tce)
 	unsigned long val = 0;
 	long rc;
 
-	atomic64_inc(&nr_get);
-	rc = count_status(plpar_tce_get(liobn, ioba, &val));
+	rc = tce_call_count(&totals, TCE_CALL_GET,
+			    plpar_tce_get(liobn, ioba, &val));
 	*tce = val;
 	return rc;
 }
@@ -125,14 +115,10 @@ const struct tce_backend_ops *tce_hcall_backend(void)
 }
 
 /**
- * tce_hcall_read_stats() - snapshot of the hypercall counters
- * @stats: filled with the number of calls made by type since module load.
+ * tce_hcall_add_totals() - add the module-wide hypercall counters to a sum
+ * @sum: gets the calls made by type since module load, all PEs together.
  */
-void tce_hcall_read_stats(struct tce_hcall_stats *stats)
+void tce_hcall_add_totals(struct tce_call_counts *sum)
 {
-	stats->put = atomic64_read(&nr_put);
-	stats->put_many = atomic64_read(&nr_put_many);
-	stats->stuff = atomic64_read(&nr_stuff);
-	stats->get = atomic64_read(&nr_get);
-	stats->failed = atomic64_read(&nr_failed);
+	tce_call_stats_add_to(&totals, sum);
 }

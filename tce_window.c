@@ -66,6 +66,35 @@ static unsigned long index_ioba(struct tce_window *win, unsigned long idx)
 	return (win->tbl.it_offset + idx) << win->tbl.it_page_shift;
 }
 
+/* The backend calls of a window, counted in the window */
+static long window_put(struct tce_window *win, unsigned long ioba, u64 tce)
+{
+	return tce_call_count(&win->calls, TCE_CALL_PUT,
+			      win->backend->put(win->liobn, ioba, tce));
+}
+
+static long window_put_many(struct tce_window *win, unsigned long ioba,
+			    unsigned long n)
+{
+	return tce_call_count(&win->calls, TCE_CALL_PUT_MANY,
+			      win->backend->put_many(win->liobn, ioba,
+						     win->tce_list, n));
+}
+
+static long window_stuff(struct tce_window *win, unsigned long ioba,
+			 unsigned long n)
+{
+	return tce_call_count(&win->calls, TCE_CALL_STUFF,
+			      win->backend->stuff(win->liobn, ioba, 0, n));
+}
+
+static long window_get_tce(struct tce_window *win, unsigned long ioba,
+			   u64 *tce)
+{
+	return tce_call_count(&win->calls, TCE_CALL_GET,
+			      win->backend->get(win->liobn, ioba, tce));
+}
+
 static long put_one_by_one(struct tce_window *win, unsigned long ioba,
 			   const u64 *tces, bool same, unsigned long n)
 {
@@ -73,8 +102,7 @@ static long put_one_by_one(struct tce_window *win, unsigned long ioba,
 	long rc;
 
 	for (i = 0; i < n; i++) {
-		rc = win->backend->put(win->liobn, ioba + i * step,
-				       tces[same ? 0 : i]);
+		rc = window_put(win, ioba + i * step, tces[same ? 0 : i]);
 		if (rc)
 			return rc;
 	}
@@ -92,7 +120,7 @@ static long write_zeros(struct tce_window *win, unsigned long ioba,
 		return put_one_by_one(win, ioba, &zero, true, n);
 	for (; n && rc == H_SUCCESS; n -= k) {
 		k = min(n, max);
-		rc = win->backend->stuff(win->liobn, ioba, 0, k);
+		rc = window_stuff(win, ioba, k);
 		ioba += k << win->tbl.it_page_shift;
 	}
 	return rc;
@@ -108,7 +136,7 @@ static long write_values(struct tce_window *win, unsigned long ioba,
 
 	for (i = 0; i < n; i++)
 		win->tce_list[i] = cpu_to_be64(tces[i]);
-	return win->backend->put_many(win->liobn, ioba, win->tce_list, n);
+	return window_put_many(win, ioba, n);
 }
 
 /*
@@ -124,7 +152,7 @@ static long window_sink_write(void *ctx, unsigned long idx, const u64 *tces,
 	if (READ_ONCE(win->detached))
 		return H_SUCCESS;
 	if (n == 1)
-		return win->backend->put(win->liobn, ioba, tces ? tces[0] : 0);
+		return window_put(win, ioba, tces ? tces[0] : 0);
 	if (!tces)
 		return write_zeros(win, ioba, n);
 	return write_values(win, ioba, tces, n);
@@ -139,7 +167,7 @@ static long window_sink_read(void *ctx, unsigned long idx, u64 *tce)
 		*tce = 0;
 		return H_SUCCESS;
 	}
-	return win->backend->get(win->liobn, index_ioba(win, idx), tce);
+	return window_get_tce(win, index_ioba(win, idx), tce);
 }
 
 static const struct tce_view_sink window_sink = {

@@ -13,6 +13,7 @@
 #ifndef _TCE_BACKEND_H
 #define _TCE_BACKEND_H
 
+#include <linux/atomic.h>
 #include <linux/errno.h>
 #include <linux/types.h>
 #include <asm/hvcall.h>
@@ -51,23 +52,87 @@ struct tce_backend_ops {
 };
 
 /**
- * struct tce_hcall_stats - hypercalls made by the hypercall backend
- * @put: H_PUT_TCE calls.
- * @put_many: H_PUT_TCE_INDIRECT calls.
- * @stuff: H_STUFF_TCE calls.
- * @get: H_GET_TCE calls.
- * @failed: calls that returned a status other than H_SUCCESS.
+ * enum tce_call - what a &struct tce_call_stats counts
+ * @TCE_CALL_PUT: put() calls (H_PUT_TCE).
+ * @TCE_CALL_PUT_MANY: put_many() calls (H_PUT_TCE_INDIRECT).
+ * @TCE_CALL_STUFF: stuff() calls (H_STUFF_TCE).
+ * @TCE_CALL_GET: get() calls (H_GET_TCE).
+ * @TCE_CALL_FAILED: calls of any kind that returned a status other than
+ *	H_SUCCESS.
+ * @NR_TCE_CALL_COUNTERS: number of counters.
  */
-struct tce_hcall_stats {
-	u64 put;
-	u64 put_many;
-	u64 stuff;
-	u64 get;
-	u64 failed;
+enum tce_call {
+	TCE_CALL_PUT,
+	TCE_CALL_PUT_MANY,
+	TCE_CALL_STUFF,
+	TCE_CALL_GET,
+	TCE_CALL_FAILED,
+	NR_TCE_CALL_COUNTERS
 };
 
+/**
+ * struct tce_call_stats - live counters of TCE backend calls
+ * @n: calls by &enum tce_call.
+ */
+struct tce_call_stats {
+	atomic64_t n[NR_TCE_CALL_COUNTERS];
+};
+
+/**
+ * struct tce_call_counts - a sum of &struct tce_call_stats read at one time
+ * @n: calls by &enum tce_call.
+ */
+struct tce_call_counts {
+	u64 n[NR_TCE_CALL_COUNTERS];
+};
+
+/**
+ * tce_call_count() - count one backend call
+ * @stats: the counters.
+ * @call: what was called (not TCE_CALL_FAILED).
+ * @hstatus: what it returned.
+ *
+ * Return: @hstatus, so that a call can be counted where it is made.
+ */
+static inline long tce_call_count(struct tce_call_stats *stats,
+				  enum tce_call call, long hstatus)
+{
+	atomic64_inc(&stats->n[call]);
+	if (hstatus != H_SUCCESS)
+		atomic64_inc(&stats->n[TCE_CALL_FAILED]);
+	return hstatus;
+}
+
+/**
+ * tce_call_stats_add_to() - add the counters to a sum
+ * @stats: the counters.
+ * @sum: what they are added to.
+ */
+static inline void tce_call_stats_add_to(const struct tce_call_stats *stats,
+					 struct tce_call_counts *sum)
+{
+	int i;
+
+	for (i = 0; i < NR_TCE_CALL_COUNTERS; i++)
+		sum->n[i] += atomic64_read(&stats->n[i]);
+}
+
+/**
+ * tce_call_stats_fold() - add counters that stop counting to others
+ * @dst: the counters that keep the total.
+ * @src: the counters of something that goes away.
+ */
+static inline void tce_call_stats_fold(struct tce_call_stats *dst,
+				       const struct tce_call_stats *src)
+{
+	int i;
+
+	for (i = 0; i < NR_TCE_CALL_COUNTERS; i++)
+		atomic64_add(atomic64_read(&src->n[i]), &dst->n[i]);
+}
+
 const struct tce_backend_ops *tce_hcall_backend(void);
-void tce_hcall_read_stats(struct tce_hcall_stats *stats);
+void tce_hcall_add_totals(struct tce_call_counts *sum);
 
 /**
  * tce_hstatus_to_errno() - map a hypervisor status to an errno

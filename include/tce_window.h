@@ -23,7 +23,8 @@
 #include <linux/types.h>
 #include <asm/iommu.h>
 
-struct tce_backend_ops;
+#include "tce_backend.h"
+
 struct tce_range_ops;
 struct tce_view;
 
@@ -42,6 +43,8 @@ struct tce_view;
  * @detached: the platform window is gone; flushes only clean the shadow.
  * @error: first flush error (negative errno) not yet fetched, or 0.
  * @nr_errors: flush failures since creation.
+ * @calls: backend calls made for this window since creation, by type
+ *	(a PE adds them to its own when the window goes away).
  */
 struct tce_window {
 	struct iommu_table tbl;
@@ -53,6 +56,7 @@ struct tce_window {
 	bool detached;
 	atomic_t error;
 	atomic_long_t nr_errors;
+	struct tce_call_stats calls;
 };
 
 /**

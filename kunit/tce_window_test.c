@@ -940,6 +940,56 @@ static void window_single_tce_fallback(struct kunit *test)
 	expect_shadow_is_fake(test, env);
 }
 
+/* The window counted every call the fake saw, failed ones included */
+static void expect_window_counts_fake(struct kunit *test, struct win_env *env)
+{
+	static const enum tce_fake_op op_of[TCE_CALL_FAILED] = {
+		[TCE_CALL_PUT] = TCE_FAKE_PUT,
+		[TCE_CALL_PUT_MANY] = TCE_FAKE_PUT_MANY,
+		[TCE_CALL_STUFF] = TCE_FAKE_STUFF,
+		[TCE_CALL_GET] = TCE_FAKE_GET,
+	};
+	struct tce_call_counts c = { };
+	int i;
+
+	tce_call_stats_add_to(&env->win->calls, &c);
+	for (i = 0; i < TCE_CALL_FAILED; i++)
+		KUNIT_EXPECT_EQ_MSG(test, c.n[i],
+				    tce_fake_count(env->fake, op_of[i]), "%s",
+				    tce_fake_op_name(op_of[i]));
+	KUNIT_EXPECT_EQ(test, c.n[TCE_CALL_FAILED], env->fake->nr_failed);
+}
+
+/* A window counts its backend calls by type, whatever the backend offers */
+static void window_counts_calls(struct kunit *test)
+{
+	const struct fallback *f = test->param_value;
+	struct win_env *env = env_new(test, DDW_START, 1024ULL << 12, 12,
+				      f->features);
+	struct tce_call_counts c = { };
+
+	env_map(test, env, 100, 700, DMA_TO_DEVICE);
+	env_kill(env, 0, 1024);
+	env_unmap(test, env, 100, 700);
+	env_kill(env, 0, 1024);
+	expect_window_counts_fake(test, env);
+	tce_call_stats_add_to(&env->win->calls, &c);
+	KUNIT_EXPECT_EQ(test, c.n[TCE_CALL_PUT], f->map_puts + f->unmap_puts);
+	KUNIT_EXPECT_EQ(test, c.n[TCE_CALL_PUT_MANY], f->map_many);
+	KUNIT_EXPECT_EQ(test, c.n[TCE_CALL_STUFF], f->unmap_stuffs);
+	KUNIT_EXPECT_EQ(test, c.n[TCE_CALL_FAILED], 0);
+
+	/* A failed write and the read back of the rollback count too */
+	env_map(test, env, 3, 1, DMA_TO_DEVICE);
+	tce_fake_fail(env->fake, TCE_FAKE_PUT, 1, H_HARDWARE, 0);
+	env_kill(env, 3, 1);
+	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), -EIO);
+	expect_window_counts_fake(test, env);
+	memset(&c, 0, sizeof(c));
+	tce_call_stats_add_to(&env->win->calls, &c);
+	KUNIT_EXPECT_EQ(test, c.n[TCE_CALL_FAILED], 1);
+}
+
 /* --- failures ----------------------------------------------------------- */
 
 struct failure {
@@ -1399,6 +1449,7 @@ static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE(window_empty_lifecycle),
 	KUNIT_CASE(window_lone_entry),
 	KUNIT_CASE_PARAM(window_single_tce_fallback, fallback_gen_params),
+	KUNIT_CASE_PARAM(window_counts_calls, fallback_gen_params),
 	KUNIT_CASE_PARAM(window_fail_mid_batch_kill, failure_gen_params),
 	KUNIT_CASE_PARAM(window_fail_mid_batch_flush, failure_gen_params),
 	KUNIT_CASE(window_fail_unmap),

@@ -76,18 +76,15 @@ struct hcalls {
 	bool valid;
 };
 
+/* The module-wide TCE hypercall counts (top-level hcalls file) */
 static void hcalls_read(struct hcalls *h)
 {
 	char line[128], name[32];
 	long long v;
-	glob_t g;
 	FILE *f;
 
 	memset(h, 0, sizeof(*h));
-	if (glob("/sys/kernel/debug/pseries_tce_ddw/*/hcalls", 0, NULL, &g))
-		return;
-	f = fopen(g.gl_pathv[0], "r");
-	globfree(&g);
+	f = fopen("/sys/kernel/debug/pseries_tce_ddw/hcalls", "r");
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {

@@ -12,9 +12,13 @@
  *    NR_TCES << shift, 0 < view_bytes < flat_bytes (the size a flat table
  *    would take);
  *  - usage: the PE totals, mapped_sys_pages = mapped bytes in system pages;
- *  - hcalls: H_PUT_TCE_INDIRECT calls grew by at least ceil(NR_TCES / 512)
- *    on map (and by a plausible amount at most), H_STUFF_TCE likewise on
- *    unmap; one ibm,create-pe-dma-window, then one ibm,remove-pe-dma-window;
+ *  - hcalls (per PE): the map grew the PE's H_PUT_TCE_INDIRECT count by
+ *    exactly ceil(NR_TCES / 512) and its H_PUT_TCE count not at all, the
+ *    unmap its H_STUFF_TCE count by exactly 1; the counts stay after the
+ *    window is removed; another PE's counts do not move; the module-wide
+ *    total (top-level hcalls) grew as much and, once the test is done, is
+ *    the sum of the PE files; one ibm,create-pe-dma-window, then one
+ *    ibm,remove-pe-dma-window;
  *  - after UNMAP tces_mapped is 0 and view_bytes back to its empty size,
  *    after REMOVE the row is gone, after close the PE has no window of ours
  *    and nothing mapped.
@@ -50,6 +54,7 @@ struct hcalls {
 };
 
 static char pe_dir[512];
+static char other_dir[512];	/* another PE, or "" */
 
 /* The PE directory of bdf: "DOMAIN:BUS-<node>" */
 static int find_pe_dir(const char *bdf)
@@ -73,12 +78,37 @@ static int find_pe_dir(const char *bdf)
 	return r;
 }
 
-static FILE *pe_open(const char *file)
+/* Another PE directory than pe_dir, for the "no change" checks */
+static void find_other_pe_dir(void)
+{
+	struct dirent *de;
+	DIR *dir = opendir(DBG_ROOT);
+
+	other_dir[0] = 0;
+	if (!dir)
+		return;
+	while ((de = readdir(dir)) && !other_dir[0]) {
+		if (de->d_type != DT_DIR || !strchr(de->d_name, '-'))
+			continue;
+		snprintf(other_dir, sizeof(other_dir), "%s/%s", DBG_ROOT,
+			 de->d_name);
+		if (!strcmp(other_dir, pe_dir))
+			other_dir[0] = 0;
+	}
+	closedir(dir);
+}
+
+static FILE *dir_open(const char *dir, const char *file)
 {
 	char path[600];
 
-	snprintf(path, sizeof(path), "%s/%s", pe_dir, file);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	return fopen(path, "r");
+}
+
+static FILE *pe_open(const char *file)
+{
+	return dir_open(pe_dir, file);
 }
 
 /* Column index of name in the "num ..." header, or -1 */
@@ -147,12 +177,13 @@ static int read_window(uint64_t start, struct win_row *w, int *nr)
 	return ncol ? 0 : -EPROTO;
 }
 
-/* "key value" line of a PE file; -ENOENT when absent */
-static long long read_key(const char *file, const char *key)
+/* "key value" line of dir/file; -ENOENT when absent */
+static long long read_key_in(const char *dir, const char *file,
+			     const char *key)
 {
 	char line[256], k[64];
 	long long v, r = -ENOENT;
-	FILE *f = pe_open(file);
+	FILE *f = dir_open(dir, file);
 
 	if (!f)
 		return -errno;
@@ -165,15 +196,76 @@ static long long read_key(const char *file, const char *key)
 	return r;
 }
 
+/* "key value" line of a file of our PE */
+static long long read_key(const char *file, const char *key)
+{
+	return read_key_in(pe_dir, file, key);
+}
+
+/* The hcalls file of a PE directory, or the top-level one (DBG_ROOT) */
+static void read_hcalls_in(const char *dir, struct hcalls *h)
+{
+	h->put = read_key_in(dir, "hcalls", "put");
+	h->put_many = read_key_in(dir, "hcalls", "put_many");
+	h->stuff = read_key_in(dir, "hcalls", "stuff");
+	h->get = read_key_in(dir, "hcalls", "get");
+	h->failed = read_key_in(dir, "hcalls", "failed");
+	h->rtas_create = read_key_in(dir, "hcalls", "create-pe-dma-window");
+	h->rtas_remove = read_key_in(dir, "hcalls", "remove-pe-dma-window");
+}
+
 static void read_hcalls(struct hcalls *h)
 {
-	h->put = read_key("hcalls", "put");
-	h->put_many = read_key("hcalls", "put_many");
-	h->stuff = read_key("hcalls", "stuff");
-	h->get = read_key("hcalls", "get");
-	h->failed = read_key("hcalls", "failed");
-	h->rtas_create = read_key("hcalls", "create-pe-dma-window");
-	h->rtas_remove = read_key("hcalls", "remove-pe-dma-window");
+	read_hcalls_in(pe_dir, h);
+}
+
+static bool hcalls_equal(const struct hcalls *a, const struct hcalls *b)
+{
+	return a->put == b->put && a->put_many == b->put_many &&
+	       a->stuff == b->stuff && a->get == b->get &&
+	       a->failed == b->failed;
+}
+
+/* The TCE hypercall counts of every PE directory, added up */
+static void sum_pe_hcalls(struct hcalls *sum)
+{
+	char dir[600];
+	struct hcalls h;
+	struct dirent *de;
+	DIR *d = opendir(DBG_ROOT);
+
+	memset(sum, 0, sizeof(*sum));
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strchr(de->d_name, '-'))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", DBG_ROOT, de->d_name);
+		read_hcalls_in(dir, &h);
+		sum->put += h.put;
+		sum->put_many += h.put_many;
+		sum->stuff += h.stuff;
+		sum->get += h.get;
+		sum->failed += h.failed;
+	}
+	closedir(d);
+}
+
+/* Another PE's counts did not move between @a and now */
+static void check_other_pe(const struct hcalls *a, const char *when)
+{
+	struct hcalls b;
+
+	if (!other_dir[0]) {
+		tap_skip("no other PE in debugfs",
+			 "hcalls of another PE unchanged %s", when);
+		return;
+	}
+	read_hcalls_in(other_dir, &b);
+	tap_ok(hcalls_equal(a, &b),
+	       "hcalls of another PE (%s) unchanged %s: put_many %lld -> %lld, stuff %lld -> %lld, put %lld -> %lld",
+	       other_dir + strlen(DBG_ROOT) + 1, when, a->put_many,
+	       b.put_many, a->stuff, b.stuff, a->put, b.put);
 }
 
 static void diag_file(const char *file)
@@ -193,7 +285,7 @@ int main(int argc, char **argv)
 	const uint64_t batches = (NR_TCES + BATCH - 1) / BATCH;
 	const uint64_t map_len = NR_TCES << WIN_SHIFT;
 	struct vfio_iommu_spapr_tce_info info;
-	struct hcalls h0, h1, h2, h3;
+	struct hcalls h0, h1, h2, h3, hu, o0, t1, t2, sum;
 	struct win_row w;
 	struct vfio_dev d;
 	uint64_t start = 0, view_empty, sys_pages;
@@ -213,6 +305,9 @@ int main(int argc, char **argv)
 			     pairing_name());
 	if (!tap_rc(find_pe_dir(bdf), 0, "PE directory of %s: %s", bdf, pe_dir))
 		return tap_done();
+	find_other_pe_dir();
+	tap_diag("other PE: %s", other_dir[0] ? other_dir : "none");
+	read_hcalls_in(other_dir, &o0);
 
 	vfio_dev_init(&d);
 	r = vfio_open(&d, bdf, VFIO_SPAPR_TCE_v2_IOMMU, false);
@@ -261,6 +356,7 @@ int main(int argc, char **argv)
 	       "windows: flat_bytes %" PRIu64 " = entries * 8", w.flat);
 	view_empty = w.view;
 	read_hcalls(&h1);
+	read_hcalls_in(DBG_ROOT, &t1);
 	tap_ok(h1.rtas_create == h0.rtas_create + 1,
 	       "hcalls: one ibm,create-pe-dma-window (%lld -> %lld)",
 	       h0.rtas_create, h1.rtas_create);
@@ -269,9 +365,11 @@ int main(int argc, char **argv)
 	r = dma_map(d.container, buf, start, map_len, DMA_RW);
 	tap_rc(r, 0, "MAP_DMA %llu TCEs", NR_TCES);
 	read_hcalls(&h2);
+	read_hcalls_in(DBG_ROOT, &t2);
 	read_window(start, &w, &nr);
 	diag_file("windows");
 	diag_file("usage");
+	diag_file("hcalls");
 	tap_ok(w.tces == NR_TCES, "windows: tces_mapped %" PRIu64 " (mapped %llu)",
 	       w.tces, NR_TCES);
 	tap_ok(w.mapped_bytes == map_len,
@@ -289,16 +387,19 @@ int main(int argc, char **argv)
 	       "usage: mapped_sys_pages %lld = %llu bytes / %zu",
 	       read_key("usage", "mapped_sys_pages"),
 	       (unsigned long long)map_len, ps);
-	tap_ok(h2.put_many - h1.put_many >= (long long)batches &&
-	       h2.put_many - h1.put_many <= (long long)batches + 2,
-	       "hcalls: put_many grew by %lld on MAP (ceil(%llu / 512) = %llu)",
+	tap_ok(h2.put_many - h1.put_many == (long long)batches,
+	       "hcalls of the PE: put_many grew by %lld on MAP (ceil(%llu / 512) = %llu)",
 	       h2.put_many - h1.put_many, NR_TCES,
 	       (unsigned long long)batches);
-	tap_ok(h2.put - h1.put <= 2, "hcalls: put grew by %lld (runs batched)",
+	tap_ok(h2.put == h1.put, "hcalls of the PE: put grew by %lld (expected 0)",
 	       h2.put - h1.put);
-	tap_ok(h2.failed == h1.failed, "hcalls: no failed call");
+	tap_ok(h2.failed == h1.failed, "hcalls of the PE: no failed call");
+	tap_ok(t2.put_many - t1.put_many == h2.put_many - h1.put_many,
+	       "top-level hcalls: put_many grew by %lld, as the PE's",
+	       t2.put_many - t1.put_many);
 	tap_figure("debugfs_map_tces", "%llu", NR_TCES);
 	tap_figure("debugfs_map_put_many", "%lld", h2.put_many - h1.put_many);
+	tap_figure("debugfs_map_put", "%lld", h2.put - h1.put);
 	tap_figure("debugfs_view_bytes", "%" PRIu64 " of flat %" PRIu64,
 		   w.view, w.flat);
 	if (pin0 >= 0 && pin1 >= 0)
@@ -317,8 +418,14 @@ int main(int argc, char **argv)
 	       " (%" PRIu64 ")", view_empty, w.view);
 	/* One contiguous unmap is one run of zeros: one H_STUFF_TCE */
 	tap_ok(h3.stuff - h2.stuff == 1,
-	       "hcalls: stuff grew by %lld on UNMAP (expected 1)",
+	       "hcalls of the PE: stuff grew by %lld on UNMAP (expected 1)",
 	       h3.stuff - h2.stuff);
+	tap_ok(h3.put == h2.put && h3.put_many == h2.put_many,
+	       "hcalls of the PE: no put/put_many on UNMAP (%lld/%lld)",
+	       h3.put - h2.put, h3.put_many - h2.put_many);
+	tap_figure("debugfs_unmap_stuff", "%lld", h3.stuff - h2.stuff);
+	check_other_pe(&o0, "by MAP and UNMAP");
+	hu = h3;
 
 	/* remove */
 	tap_rc(spapr_remove(d.container, start), 0, "REMOVE");
@@ -328,6 +435,9 @@ int main(int argc, char **argv)
 	tap_ok(h3.rtas_remove >= h1.rtas_remove + 1,
 	       "hcalls: ibm,remove-pe-dma-window called (%lld -> %lld)",
 	       h1.rtas_remove, h3.rtas_remove);
+	tap_ok(hcalls_equal(&hu, &h3),
+	       "hcalls of the PE kept after REMOVE (put_many %lld, stuff %lld)",
+	       h3.put_many, h3.stuff);
 
 	spapr_unregister(d.container, buf, buf_len);
 	vfio_close(&d);
@@ -343,5 +453,16 @@ int main(int argc, char **argv)
 	tap_ok(read_key("usage", "windows") == 0,
 	       "after close: no window of ours left (%lld)",
 	       read_key("usage", "windows"));
+	read_hcalls(&h3);
+	tap_ok(h3.put_many >= hu.put_many && h3.stuff >= hu.stuff,
+	       "after close: hcalls of the PE kept (put_many %lld, stuff %lld)",
+	       h3.put_many, h3.stuff);
+	check_other_pe(&o0, "after close");
+	sum_pe_hcalls(&sum);
+	read_hcalls_in(DBG_ROOT, &t2);
+	tap_ok(hcalls_equal(&sum, &t2),
+	       "top-level hcalls = sum of the PEs (put_many %lld = %lld, stuff %lld = %lld, put %lld = %lld)",
+	       t2.put_many, sum.put_many, t2.stuff, sum.stuff, t2.put,
+	       sum.put);
 	return tap_done();
 }
