@@ -52,12 +52,19 @@ intree_unifdef() {
 	EOF
 }
 
+# The range operations header is shared with drivers/vfio: in tree it is
+# <asm/tce_range.h>.
+intree_includes() {
+	sed -i 's|^#include "tce_range.h"$|#include <asm/tce_range.h>|' "$1"
+}
+
 # put_src PATH SOURCE: a project source as a built-in object (unifdef -UMODULE)
 put_src() {
 	local f
 	f=$STAGE/src.$(basename "$1")
 	cp "$2" "$f"
 	intree_unifdef "$f"
+	intree_includes "$f"
 	put "$1" "$f"
 }
 
@@ -256,6 +263,7 @@ series_commits() {
 	local f mk kc t
 
 	# (1) the sparse userspace view
+	put_src arch/powerpc/include/asm/tce_range.h "$ROOT/include/tce_range.h"
 	put_src "$PDIR/tce_userspace_view.h" "$ROOT/include/tce_userspace_view.h"
 	put_src "$PDIR/tce_userspace_view.c" "$ROOT/tce_userspace_view.c"
 	makefile_add "$PDIR/Makefile" \
@@ -274,6 +282,11 @@ series_commits() {
 	directory in O(1). Each entry holds the TCE value last written (the
 	shadow, authoritative since only we write windows we create) and the
 	user address. Memory is proportional to what is mapped.
+
+	Besides one entry at a time, the view exchanges and takes back whole
+	ranges under one lock per chunk, in the entry format of
+	<asm/tce_range.h>, the range operations VFIO will use through the next
+	patches.
 
 	The TCE window of the next patch is its first user.
 	EOF
@@ -304,6 +317,12 @@ series_commits() {
 	The hypercalls sit behind a small backend interface (tce_backend.h) so
 	that a fake can test the window; tce_hcall.c falls back to single puts
 	when the firmware lacks the multi-TCE features.
+
+	A caller that maps or clears a whole range still pays a function call,
+	a lock and a view lookup per entry through xchg_no_kill and
+	useraddrptr. The window also offers the range operations of
+	<asm/tce_range.h>: exchange the TCEs and user addresses of a range,
+	and take back what a range holds, one lock per 512-entry chunk.
 	EOF
 	)"
 
@@ -353,6 +372,7 @@ series_commits() {
 	grep -q '^#include "vfio.h"$' "$f" ||
 		die "patches: vfio_iommu_spapr_tce.c does not include compat/vfio_iommu_driver.h any more"
 	intree_unifdef "$f"
+	intree_includes "$f"
 	put drivers/vfio/vfio_iommu_spapr_tce.c "$f"
 	commit "$(msg <<-'EOF'
 	vfio/spapr_tce: Rework the sPAPR TCE IOMMU backend
@@ -362,7 +382,10 @@ series_commits() {
 	and that lets the platform batch: every map and unmap exchanges the
 	TCEs of its range with xchg_no_kill and then calls tce_kill once for
 	the range, which the pSeries window of this series turns into
-	H_PUT_TCE_INDIRECT/H_STUFF_TCE batches.
+	H_PUT_TCE_INDIRECT/H_STUFF_TCE batches. On a table of that window the
+	backend uses its range operations instead of the per-entry calls,
+	found with symbol_get() so that it keeps working over other platform
+	ops.
 
 	The user ABI (VFIO_SPAPR_TCE_*_IOMMU, the v2 ioctls, the EEH
 	operations) is unchanged.
@@ -375,6 +398,7 @@ series_commits() {
 		case $c in *_under_test.c) continue ;; esac
 		cp "$c" "$STAGE/$(basename "$c")"
 		kunit_adapt "$STAGE/$(basename "$c")"
+		intree_includes "$STAGE/$(basename "$c")"
 		put "$PDIR/tests/$(basename "$c")" "$STAGE/$(basename "$c")"
 		tests+=("$(basename "${c%.c}").o")
 	done
