@@ -428,18 +428,36 @@ static int chunk_reserve(struct tce_view *view, unsigned long c)
 	return useraddr_alloc(view, c * CHUNK_ENTRIES) ? 0 : -ENOMEM;
 }
 
-/* Called with the lock held: exchange slot @slot of @chunk with @e */
-static void slot_xchg_locked(struct tce_view *view,
-			     struct tce_view_chunk *chunk, unsigned int slot,
-			     struct tce_range_entry *e)
-{
-	u64 tce = chunk->tces[slot];
-	unsigned long ua = be64_to_cpu(chunk->uas[slot]);
+/*
+ * What a range operation changed in a chunk: non-zero values gained (or
+ * lost, negative) and entries newly dirty, added to the counters at once
+ */
+struct chunk_delta {
+	long set;
+	unsigned int dirty;
+};
 
-	shadow_store(view, chunk, slot, e->tce, true);
-	chunk->uas[slot] = cpu_to_be64(e->ua);
-	e->tce = tce;
-	e->ua = ua;
+/* Called with the lock held: store @val in @slot, counting in @d */
+static void slot_store_locked(struct tce_view_chunk *chunk, unsigned int slot,
+			      u64 val, struct chunk_delta *d)
+{
+	u64 old = chunk->tces[slot];
+
+	if (old == val)
+		return;
+	d->set += !!val - !!old;
+	chunk->tces[slot] = val;
+	d->dirty += !__test_and_set_bit(slot, chunk->dirty);
+}
+
+/* Called with the lock held */
+static void delta_apply_locked(struct tce_view *view,
+			       struct tce_view_chunk *chunk,
+			       const struct chunk_delta *d)
+{
+	chunk->nr_set += d->set;
+	view->nr_mapped += d->set;
+	view->nr_dirty += d->dirty;
 }
 
 /*
@@ -449,8 +467,11 @@ static void slot_xchg_locked(struct tce_view *view,
 static int chunk_xchg(struct tce_view *view, unsigned long c, unsigned int lo,
 		      unsigned int hi, struct tce_range_entry *st)
 {
+	struct chunk_delta d = { 0 };
 	struct tce_view_chunk *chunk;
 	unsigned int slot;
+	unsigned long ua;
+	u64 tce;
 
 	spin_lock(&view->lock);
 	chunk = view->dir[c];
@@ -458,8 +479,15 @@ static int chunk_xchg(struct tce_view *view, unsigned long c, unsigned int lo,
 		spin_unlock(&view->lock);
 		return -EAGAIN;
 	}
-	for (slot = lo; slot < hi; slot++)
-		slot_xchg_locked(view, chunk, slot, st++);
+	for (slot = lo; slot < hi; slot++, st++) {
+		tce = chunk->tces[slot];
+		ua = be64_to_cpu(chunk->uas[slot]);
+		slot_store_locked(chunk, slot, st->tce, &d);
+		chunk->uas[slot] = cpu_to_be64(st->ua);
+		st->tce = tce;
+		st->ua = ua;
+	}
+	delta_apply_locked(view, chunk, &d);
 	spin_unlock(&view->lock);
 	return 0;
 }
@@ -529,6 +557,7 @@ static unsigned int chunk_take_locked(struct tce_view *view,
 				      struct tce_range_entry *old,
 				      unsigned long max, unsigned long *nr)
 {
+	struct chunk_delta d = { 0 };
 	unsigned int slot;
 	unsigned long ua;
 
@@ -539,10 +568,11 @@ static unsigned int chunk_take_locked(struct tce_view *view,
 		old[*nr].tce = chunk->tces[slot];
 		old[*nr].ua = ua;
 		(*nr)++;
-		shadow_store(view, chunk, slot, 0, true);
+		slot_store_locked(chunk, slot, 0, &d);
 		if (ua)
 			chunk->uas[slot] = 0;
 	}
+	delta_apply_locked(view, chunk, &d);
 	return slot - lo;
 }
 

@@ -386,11 +386,40 @@ static void tce_mark_dirty(unsigned long tce)
 		SetPageDirty(page);
 }
 
+/*
+ * v2: drop the references of the entries @old[0 .. @n - 1] that map, one
+ * after the other from the first, from the registration of @old[0].ua:
+ * one lookup and one count update for the run. Returns how many entries
+ * it went through (at least one); *@dropped: how many references.
+ */
+static unsigned long tce_prereg_put_run(struct tce_container *c,
+					struct iommu_table *tbl,
+					const struct tce_range_entry *old,
+					unsigned long n, unsigned long *dropped)
+{
+	unsigned long size = tce_page_size(tbl);
+	struct tce_prereg *p = tce_prereg_lookup(c, old[0].ua, size);
+	unsigned long i;
+
+	*dropped = 0;
+	if (WARN_ONCE(!p || !p->mapped,
+		      "vfio-spapr-tce: no registration for ua %lx\n", old[0].ua))
+		return 1;
+	for (i = 0; i < n && i < p->mapped && old[i].ua &&
+		    tce_prereg_covers(p, old[i].ua, size); i++)
+		if (!p->devmem)
+			tce_mark_dirty(old[i].tce);
+	tce_prereg_release(p, i);
+	*dropped = i;
+	return i;
+}
+
 /* Drop the reference owned by an entry that mapped @tce from @ua */
 static void tce_ref_put(struct tce_container *c, struct iommu_table *tbl,
 			unsigned long tce, unsigned long ua)
 {
-	struct tce_prereg *p;
+	struct tce_range_entry e = { .tce = tce, .ua = ua };
+	unsigned long dropped;
 
 	if (!c->v2) {
 		/* Pinned by pin_user_pages(): never device memory */
@@ -398,13 +427,7 @@ static void tce_ref_put(struct tce_container *c, struct iommu_table *tbl,
 		unpin_user_page(pfn_to_page(tce_hpa(tce) >> PAGE_SHIFT));
 		return;
 	}
-	p = tce_prereg_lookup(c, ua, tce_page_size(tbl));
-	if (WARN_ONCE(!p || !p->mapped,
-		      "vfio-spapr-tce: no registration for ua %lx\n", ua))
-		return;
-	if (!p->devmem)
-		tce_mark_dirty(tce);
-	tce_prereg_release(p, 1);
+	tce_prereg_put_run(c, tbl, &e, 1, &dropped);
 }
 
 /* ---- clearing ---------------------------------------------------------- */
@@ -574,20 +597,38 @@ static unsigned int tce_drop_old(struct tce_container *c,
 	return 0;
 }
 
+/* Drop what the @n entries @old owned: the number of references dropped */
+static unsigned long tce_drop_olds(struct tce_container *c,
+				   struct iommu_table *tbl,
+				   const struct tce_range_entry *old,
+				   unsigned long n)
+{
+	unsigned long dropped = 0, i = 0, d;
+
+	while (i < n) {
+		if (c->v2 && old[i].ua) {
+			i += tce_prereg_put_run(c, tbl, &old[i], n - i, &d);
+			dropped += d;
+		} else {
+			dropped += tce_drop_old(c, tbl, &old[i]);
+			i++;
+		}
+	}
+	return dropped;
+}
+
 /* Make the table changes visible, then drop what the old entries owned */
 static void tce_batch_flush(struct tce_container *c, struct tce_clear_batch *b)
 {
 	struct tce_window *w = &c->win[b->num];
-	unsigned long dropped = 0;
-	unsigned int i;
+	unsigned long dropped;
 
 	if (b->changed) {
 		if (w->nr_mirrors)
 			tce_mirrors_kill(c, b->num, b->lo, b->hi - b->lo + 1);
 		iommu_tce_kill(w->tbl, b->lo, b->hi - b->lo + 1);
 	}
-	for (i = 0; i < b->n; i++)
-		dropped += tce_drop_old(c, w->tbl, &b->old[i]);
+	dropped = tce_drop_olds(c, w->tbl, b->old, b->n);
 	w->mapped -= min(w->mapped, dropped);
 	b->n = 0;
 	b->changed = false;
@@ -735,6 +776,7 @@ static int tce_prereg_get_range(struct tce_prereg *p, struct iommu_table *tbl,
 				enum dma_data_direction dir,
 				struct tce_range_entry *st)
 {
+	unsigned long perm = iommu_direction_to_tce_perm(dir);
 	unsigned int shift = tbl->it_page_shift;
 	unsigned long i, hpa;
 
@@ -743,7 +785,7 @@ static int tce_prereg_get_range(struct tce_prereg *p, struct iommu_table *tbl,
 			cond_resched();
 		if (tce_prereg_hpa(p, ua, shift, &hpa))
 			return -EINVAL;
-		st[i].tce = tce_pack(hpa, dir);
+		st[i].tce = hpa | perm;
 		st[i].ua = ua;
 	}
 	return tce_prereg_hold(p, pages);
@@ -873,21 +915,6 @@ static int tce_xchg_range(struct tce_container *c, struct iommu_table *tbl,
 	if (ret)
 		tce_restore_range(c, tbl, entry, ua, i, st);
 	return ret;
-}
-
-/* Drop the references held by the old values of a successful map */
-static unsigned long tce_put_old(struct tce_container *c,
-				 struct iommu_table *tbl, unsigned long pages,
-				 struct tce_range_entry *st)
-{
-	unsigned long i, n = 0;
-
-	for (i = 0; i < pages; i++)
-		if (tce_owns_ref(c, st[i].tce, st[i].ua)) {
-			tce_ref_put(c, tbl, st[i].tce, st[i].ua);
-			n++;
-		}
-	return n;
 }
 
 /*
@@ -1081,7 +1108,7 @@ static int tce_map_range(struct tce_container *c, int num,
 	if (ret)
 		tce_put_new(c, tbl, ua, pages, st, tces);
 	else
-		c->win[num].mapped += pages - tce_put_old(c, tbl, pages, st);
+		c->win[num].mapped += pages - tce_drop_olds(c, tbl, st, pages);
 	kvfree(tces);
 out:
 	kvfree(st);
