@@ -157,7 +157,7 @@ def calls_sum(p, w, phs):
 out.append('')
 out.append('Calls: total (H_PUT_TCE/H_GET_TCE/H_PUT_TCE_INDIRECT/H_STUFF_TCE/DDW RTAS), '
            'per phase, counted in the QEMU trace of the counting boot; '
-           'times: best of 3 (a, b), single run (c, d map/unmap), guest CLOCK_MONOTONIC, '
+           'times: best of 5 (a, b), single run (c, d map/unmap), guest CLOCK_MONOTONIC, '
            'TCG, from the boot without trace.')
 out.append('')
 checks = []

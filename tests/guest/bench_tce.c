@@ -40,7 +40,7 @@
 #define SZ_1G		(1ULL << 30)
 #define SZ_64G		(64ULL << 30)
 #define MARK_OFFSET	0x0d		/* PCI_LATENCY_TIMER */
-#define REPS		3
+#define REPS		5
 
 static struct vfio_dev dev;
 static const char *pairing;
