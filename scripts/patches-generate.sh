@@ -334,6 +334,7 @@ series_commits() {
 	else
 		ddw_adapt "$f"
 	fi
+	intree_includes "$f"
 	put "$PDIR/pseries_ddw.c" "$f"
 	iommu_adapt "$(base_file "$PDIR/iommu.c")" "$(base_file "$PDIR/pseries.h")"
 	put "$PDIR/iommu.c" "$STAGE/base/$PDIR/iommu.c"
