@@ -405,10 +405,12 @@ static unsigned long tce_prereg_put_run(struct tce_container *c,
 	if (WARN_ONCE(!p || !p->mapped,
 		      "vfio-spapr-tce: no registration for ua %lx\n", old[0].ua))
 		return 1;
-	for (i = 0; i < n && i < p->mapped && old[i].ua &&
-		    tce_prereg_covers(p, old[i].ua, size); i++)
+	for (i = 0; i < n && i < p->mapped; i++) {
+		if (!old[i].ua || !tce_prereg_covers(p, old[i].ua, size))
+			break;
 		if (!p->devmem)
 			tce_mark_dirty(old[i].tce);
+	}
 	tce_prereg_release(p, i);
 	*dropped = i;
 	return i;
@@ -1720,16 +1722,24 @@ static long tce_ioctl_register(struct tce_container *c, void __user *uarg,
 	return ret;
 }
 
+/* What creating or removing a window needs: the mm, and a group attached */
+static int tce_window_op_ready(struct tce_container *c)
+{
+	int ret = tce_mm_bind(c);
+
+	if (ret)
+		return ret;
+	return tce_groups_attached(c) ? 0 : -ENXIO;
+}
+
 static long tce_do_create(struct tce_container *c,
 			  struct vfio_iommu_spapr_tce_create *p)
 {
 	int ret;
 
-	ret = tce_mm_bind(c);
+	ret = tce_window_op_ready(c);
 	if (ret)
 		return ret;
-	if (!tce_groups_attached(c))
-		return -ENXIO;
 	ret = tce_default_window_ensure(c);
 	if (ret)
 		return ret;
@@ -1760,11 +1770,9 @@ static long tce_do_remove(struct tce_container *c, u64 start)
 {
 	int ret;
 
-	ret = tce_mm_bind(c);
+	ret = tce_window_op_ready(c);
 	if (ret)
 		return ret;
-	if (!tce_groups_attached(c))
-		return -ENXIO;
 	/* Removing the not yet created default window cancels it */
 	if (c->def_window_pending && !start) {
 		c->def_window_pending = false;
