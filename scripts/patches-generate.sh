@@ -165,6 +165,8 @@ ddw_adapt() {
 	static int __init pseries_ddw_debugfs_init(void)
 	{
 	 	ddw_debugfs_root = debugfs_create_dir("pseries_tce_ddw", NULL);
+	 	debugfs_create_file("hcalls", 0444, ddw_debugfs_root, NULL,
+	 			    &total_hcalls_fops);
 	 	return 0;
 	}
 	machine_arch_initcall(pseries, pseries_ddw_debugfs_init);
