@@ -12,6 +12,7 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 
+#include "tce_backend.h"
 #include "tce_userspace_view.h"
 
 #define CHUNK_ENTRIES		TCE_VIEW_CHUNK_ENTRIES
@@ -123,34 +124,77 @@ static struct tce_view_chunk *chunk_uninstall(struct tce_view *view,
 	return chunk;
 }
 
-/* Called with the lock held */
-static void shadow_store(struct tce_view *view, struct tce_view_chunk *chunk,
-			 unsigned int slot, u64 val, bool mark_dirty)
+/*
+ * What stores into a chunk changed: non-zero values gained (or lost,
+ * negative) and entries newly dirty, added to the counters at once
+ */
+struct chunk_delta {
+	long set;
+	long dirty;
+};
+
+/* Called with the lock held: store @val in @slot, counting in @d */
+static void slot_store_locked(struct tce_view_chunk *chunk, unsigned int slot,
+			      u64 val, struct chunk_delta *d)
 {
 	u64 old = chunk->tces[slot];
 
 	if (old == val)
 		return;
-
-	if (!old) {
-		chunk->nr_set++;
-		view->nr_mapped++;
-	} else if (!val) {
-		chunk->nr_set--;
-		view->nr_mapped--;
-	}
+	d->set += !!val - !!old;
 	chunk->tces[slot] = val;
+	d->dirty += !__test_and_set_bit(slot, chunk->dirty);
+}
 
-	if (mark_dirty && !__test_and_set_bit(slot, chunk->dirty))
-		view->nr_dirty++;
+/*
+ * Called with the lock held: the hardware holds @val in @slot now (it was
+ * written through), so the slot is clean
+ */
+static void slot_store_clean_locked(struct tce_view_chunk *chunk,
+				    unsigned int slot, u64 val,
+				    struct chunk_delta *d)
+{
+	d->set += !!val - !!chunk->tces[slot];
+	chunk->tces[slot] = val;
+	d->dirty -= __test_and_clear_bit(slot, chunk->dirty);
 }
 
 /* Called with the lock held */
+static void delta_apply_locked(struct tce_view *view,
+			       struct tce_view_chunk *chunk,
+			       const struct chunk_delta *d)
+{
+	chunk->nr_set += d->set;
+	view->nr_mapped += d->set;
+	view->nr_dirty += d->dirty;
+}
+
+/* Called with the lock held: store @val in @slot, dirty if it changed */
+static void shadow_store(struct tce_view *view, struct tce_view_chunk *chunk,
+			 unsigned int slot, u64 val)
+{
+	struct chunk_delta d = { 0 };
+
+	slot_store_locked(chunk, slot, val, &d);
+	delta_apply_locked(view, chunk, &d);
+}
+
+/* Called with the lock held: slots [@slot, @slot + @n) are all dirty */
 static void dirty_clear(struct tce_view *view, struct tce_view_chunk *chunk,
 			unsigned int slot, unsigned int n)
 {
 	bitmap_clear(chunk->dirty, slot, n);
 	view->nr_dirty -= n;
+}
+
+/* Slots [*@lo, *@hi) of chunk @c that fall in [@first, @last) */
+static void chunk_span(unsigned long c, unsigned long first,
+		       unsigned long last, unsigned int *lo, unsigned int *hi)
+{
+	unsigned long base = c * CHUNK_ENTRIES;
+
+	*lo = max(first, base) - base;
+	*hi = min(last, base + CHUNK_ENTRIES) - base;
 }
 
 /**
@@ -298,7 +342,7 @@ int tce_view_xchg(struct tce_view *view, unsigned long idx, u64 *tce,
 
 	if (chunk) {
 		old = chunk->tces[slot];
-		shadow_store(view, chunk, slot, *tce, true);
+		shadow_store(view, chunk, slot, *tce);
 	}
 	spin_unlock(&view->lock);
 
@@ -410,16 +454,6 @@ __be64 *tce_view_useraddr(struct tce_view *view, unsigned long idx,
 	return useraddr_alloc(view, idx);
 }
 
-/* Slots [*@lo, *@hi) of chunk @c that fall in [@first, @last) */
-static void chunk_span(unsigned long c, unsigned long first,
-		       unsigned long last, unsigned int *lo, unsigned int *hi)
-{
-	unsigned long base = c * CHUNK_ENTRIES;
-
-	*lo = max(first, base) - base;
-	*hi = min(last, base + CHUNK_ENTRIES) - base;
-}
-
 /* Chunk @c and its address array, allocated if missing */
 static int chunk_reserve(struct tce_view *view, unsigned long c)
 {
@@ -429,49 +463,78 @@ static int chunk_reserve(struct tce_view *view, unsigned long c)
 }
 
 /*
- * What a range operation changed in a chunk: non-zero values gained (or
- * lost, negative) and entries newly dirty, added to the counters at once
+ * Called with the lock held: exchange slots [lo, hi) of @chunk with @st.
+ * @written: the new values are about to be written through, which leaves
+ * the slots clean; otherwise the changed ones are dirty.
  */
-struct chunk_delta {
-	long set;
-	unsigned int dirty;
-};
-
-/* Called with the lock held: store @val in @slot, counting in @d */
-static void slot_store_locked(struct tce_view_chunk *chunk, unsigned int slot,
-			      u64 val, struct chunk_delta *d)
-{
-	u64 old = chunk->tces[slot];
-
-	if (old == val)
-		return;
-	d->set += !!val - !!old;
-	chunk->tces[slot] = val;
-	d->dirty += !__test_and_set_bit(slot, chunk->dirty);
-}
-
-/* Called with the lock held */
-static void delta_apply_locked(struct tce_view *view,
-			       struct tce_view_chunk *chunk,
-			       const struct chunk_delta *d)
-{
-	chunk->nr_set += d->set;
-	view->nr_mapped += d->set;
-	view->nr_dirty += d->dirty;
-}
-
-/*
- * Exchange slots [lo, hi) of chunk @c with @st; -EAGAIN when the chunk or
- * its address array went away since it was reserved.
- */
-static int chunk_xchg(struct tce_view *view, unsigned long c, unsigned int lo,
-		      unsigned int hi, struct tce_range_entry *st)
+static void chunk_swap_locked(struct tce_view *view,
+			      struct tce_view_chunk *chunk, unsigned int lo,
+			      unsigned int hi, struct tce_range_entry *st,
+			      bool written)
 {
 	struct chunk_delta d = { 0 };
-	struct tce_view_chunk *chunk;
 	unsigned int slot;
 	unsigned long ua;
 	u64 tce;
+
+	for (slot = lo; slot < hi; slot++, st++) {
+		tce = chunk->tces[slot];
+		ua = be64_to_cpu(chunk->uas[slot]);
+		if (written)
+			slot_store_clean_locked(chunk, slot, st->tce, &d);
+		else
+			slot_store_locked(chunk, slot, st->tce, &d);
+		chunk->uas[slot] = cpu_to_be64(st->ua);
+		st->tce = tce;
+		st->ua = ua;
+	}
+	delta_apply_locked(view, chunk, &d);
+}
+
+/* Called with the lock held: slots [@lo, @hi) are all dirty now */
+static void slots_dirty_locked(struct tce_view *view,
+			       struct tce_view_chunk *chunk, unsigned int lo,
+			       unsigned int hi)
+{
+	unsigned int slot;
+
+	for (slot = lo; slot < hi; slot++)
+		view->nr_dirty += !__test_and_set_bit(slot, chunk->dirty);
+}
+
+/*
+ * Called with the lock held, after chunk_swap_locked(..., true): write
+ * slots [lo, hi) of chunk @c through @sink. If the write fails, swap @st
+ * back and leave every slot dirty, for the next flush to put the old
+ * values back wherever the failed write reached.
+ */
+static int chunk_write_locked(struct tce_view *view, unsigned long c,
+			      unsigned int lo, unsigned int hi,
+			      struct tce_range_entry *st,
+			      const struct tce_view_sink *sink, void *ctx)
+{
+	struct tce_view_chunk *chunk = view->dir[c];
+	long rc;
+
+	rc = sink->write(ctx, c * CHUNK_ENTRIES + lo, &chunk->tces[lo], hi - lo);
+	if (!rc)
+		return 0;
+	chunk_swap_locked(view, chunk, lo, hi, st, false);
+	slots_dirty_locked(view, chunk, lo, hi);
+	return tce_hstatus_to_errno(rc);
+}
+
+/*
+ * Exchange slots [lo, hi) of chunk @c with @st, and write them through
+ * @sink unless it is NULL; -EAGAIN when the chunk or its address array
+ * went away since it was reserved.
+ */
+static int chunk_xchg(struct tce_view *view, unsigned long c, unsigned int lo,
+		      unsigned int hi, struct tce_range_entry *st,
+		      const struct tce_view_sink *sink, void *ctx)
+{
+	struct tce_view_chunk *chunk;
+	int ret = 0;
 
 	spin_lock(&view->lock);
 	chunk = view->dir[c];
@@ -479,22 +542,21 @@ static int chunk_xchg(struct tce_view *view, unsigned long c, unsigned int lo,
 		spin_unlock(&view->lock);
 		return -EAGAIN;
 	}
-	for (slot = lo; slot < hi; slot++, st++) {
-		tce = chunk->tces[slot];
-		ua = be64_to_cpu(chunk->uas[slot]);
-		slot_store_locked(chunk, slot, st->tce, &d);
-		chunk->uas[slot] = cpu_to_be64(st->ua);
-		st->tce = tce;
-		st->ua = ua;
-	}
-	delta_apply_locked(view, chunk, &d);
+	chunk_swap_locked(view, chunk, lo, hi, st, !!sink);
+	if (sink)
+		ret = chunk_write_locked(view, c, lo, hi, st, sink, ctx);
 	spin_unlock(&view->lock);
-	return 0;
+	return ret;
 }
 
-/* Exchange [first, last) with @st chunk by chunk; *@done: end of the work */
+/*
+ * Exchange [first, last) with @st chunk by chunk, writing through @sink
+ * unless it is NULL; *@done: end of the work. A chunk that fails is left
+ * as it was.
+ */
 static int view_xchg_chunks(struct tce_view *view, unsigned long first,
 			    unsigned long last, struct tce_range_entry *st,
+			    const struct tce_view_sink *sink, void *ctx,
 			    unsigned long *done)
 {
 	unsigned long c;
@@ -503,50 +565,60 @@ static int view_xchg_chunks(struct tce_view *view, unsigned long first,
 
 	*done = first;
 	for (c = chunk_of(first); c * CHUNK_ENTRIES < last; c++) {
+		if (c != chunk_of(first))
+			cond_resched();
 		chunk_span(c, first, last, &lo, &hi);
 		do {
 			ret = chunk_reserve(view, c);
 			if (!ret)
 				ret = chunk_xchg(view, c, lo, hi,
-						 st + c * CHUNK_ENTRIES + lo - first);
+						 st + c * CHUNK_ENTRIES + lo - first,
+						 sink, ctx);
 		} while (ret == -EAGAIN);
 		if (ret)
 			return ret;
 		*done = c * CHUNK_ENTRIES + hi;
-		cond_resched();
 	}
 	return 0;
 }
 
 /**
  * tce_view_xchg_range() - exchange the shadow values and user addresses of
- *	a range
+ *	a range, and write the new values through
  * @view: the view.
  * @first: first entry index, relative to the window.
  * @count: number of entries.
  * @st: in: the new TCE value and user address of each entry; out: the
  *	previous ones.
+ * @sink: where the new values are written, chunk by chunk under the view
+ *	lock (one run of values per chunk), so that no flush is needed.
+ * @ctx: passed to @sink.
  *
- * The changed entries become dirty, as with tce_view_xchg(). Chunks and
- * address arrays are allocated as needed; if that fails, the entries
- * already exchanged are exchanged back, so the view and @st are as they
- * were.
+ * Chunks and address arrays are allocated as needed. All or nothing: if an
+ * allocation or a write fails, every entry exchanged is exchanged back, so
+ * the view and @st are as they were; the entries whose values went back are
+ * left dirty, and the next tce_view_flush() of the range puts the old
+ * values back wherever a write reached.
  *
  * Context: process context, may sleep.
- * Return: 0, -EINVAL for a range not inside the window, -ENOMEM.
+ * Return: 0, -EINVAL for a range not inside the window, -ENOMEM, or the
+ * errno of the failed write's status (tce_hstatus_to_errno()).
  */
 int tce_view_xchg_range(struct tce_view *view, unsigned long first,
-			unsigned long count, struct tce_range_entry *st)
+			unsigned long count, struct tce_range_entry *st,
+			const struct tce_view_sink *sink, void *ctx)
 {
 	unsigned long done, undone;
 	int ret;
 
 	if (first >= view->entries || count > view->entries - first)
 		return -EINVAL;
-	ret = view_xchg_chunks(view, first, first + count, st, &done);
+	ret = view_xchg_chunks(view, first, first + count, st, sink, ctx,
+			       &done);
 	/* An exchange is its own inverse: the chunks up to @done exist */
 	if (ret && done > first)
-		WARN_ON(view_xchg_chunks(view, first, done, st, &undone));
+		WARN_ON(view_xchg_chunks(view, first, done, st, NULL, NULL,
+					 &undone));
 	return ret;
 }
 
@@ -633,24 +705,22 @@ unsigned long tce_view_take_range(struct tce_view *view, unsigned long first,
 void tce_view_clear_range(struct tce_view *view, unsigned long first,
 			  unsigned long count)
 {
-	unsigned long last, c, i;
 	struct tce_view_chunk *chunk;
+	unsigned long last, c;
+	unsigned int lo, hi, i;
 
 	if (first >= view->entries)
 		return;
 	last = first + min(count, view->entries - first);
 
 	for (c = chunk_of(first); c * CHUNK_ENTRIES < last; c++) {
-		unsigned long base = c * CHUNK_ENTRIES;
-		unsigned long lo = max(first, base) - base;
-		unsigned long hi = min(last, base + CHUNK_ENTRIES) - base;
-
 		if (!READ_ONCE(view->dir[c]))
 			continue;
+		chunk_span(c, first, last, &lo, &hi);
 		spin_lock(&view->lock);
 		chunk = view->dir[c];
 		for (i = lo; chunk && chunk->nr_set && i < hi; i++)
-			shadow_store(view, chunk, i, 0, true);
+			shadow_store(view, chunk, i, 0);
 		spin_unlock(&view->lock);
 	}
 }
@@ -665,6 +735,9 @@ static unsigned int run_length(const struct tce_view_chunk *chunk,
 	bool zero = !chunk->tces[slot];
 	unsigned int end = slot + 1;
 
+	/* All zero or all set: the run is the dirty run, a word at a time */
+	if (!chunk->nr_set || chunk->nr_set == CHUNK_ENTRIES)
+		return find_next_zero_bit(chunk->dirty, hi, slot) - slot;
 	while (end < hi && test_bit(end, chunk->dirty) &&
 	       !chunk->tces[end] == zero)
 		end++;
@@ -680,6 +753,7 @@ static unsigned int run_length(const struct tce_view_chunk *chunk,
  * @zero_first: first entry of the pending run of zeros.
  * @zero_len: entries of the pending run of zeros, 0 when there is none.
  * @failed: first entry not written when a write failed.
+ * @reap: a chunk flushed may have become empty: look for chunks to free.
  *
  * A run of zeros may go on in the next chunk, so it is written only once
  * it ends; until then its dirty bits stay set and the view lock stays held.
@@ -692,17 +766,18 @@ struct flush_state {
 	unsigned long zero_first;
 	unsigned long zero_len;
 	unsigned long failed;
+	bool reap;
 };
 
 /* Called with the lock held: clean [first, first + n), chunk by chunk */
 static void range_clean_locked(struct tce_view *view, unsigned long first,
 			       unsigned long n)
 {
-	unsigned long end = first + n, c, lo, hi;
+	unsigned long end = first + n, c;
+	unsigned int lo, hi;
 
 	for (c = chunk_of(first); c * CHUNK_ENTRIES < end; c++) {
-		lo = max(first, c * CHUNK_ENTRIES) - c * CHUNK_ENTRIES;
-		hi = min(end, (c + 1) * CHUNK_ENTRIES) - c * CHUNK_ENTRIES;
+		chunk_span(c, first, end, &lo, &hi);
 		dirty_clear(view, view->dir[c], lo, hi - lo);
 	}
 }
@@ -779,7 +854,8 @@ static void chunk_rollback_locked(struct tce_view *view,
 		slot = lo;
 		if (sink->read(ctx, base + slot, &val))
 			continue;	/* unknown: stays dirty, retried later */
-		shadow_store(view, chunk, slot, val, false);
+		/* The slot is dirty: storing leaves it so, then it is cleaned */
+		shadow_store(view, chunk, slot, val);
 		dirty_clear(view, chunk, slot, 1);
 	}
 }
@@ -805,20 +881,18 @@ static void view_rollback(struct tce_view *view, unsigned long first,
 			  void *ctx)
 {
 	struct tce_view_chunk *chunk, *dead;
+	unsigned int lo, hi;
 	unsigned long c;
 
 	for (c = chunk_of(first); c * CHUNK_ENTRIES < last; c++) {
-		unsigned long base = c * CHUNK_ENTRIES;
-
 		if (!READ_ONCE(view->dir[c]))
 			continue;
+		chunk_span(c, first, last, &lo, &hi);
 		spin_lock(&view->lock);
 		chunk = view->dir[c];
 		if (chunk && sink)
-			chunk_rollback_locked(view, chunk, base,
-					      max(first, base) - base,
-					      min(last, base + CHUNK_ENTRIES) - base,
-					      sink, ctx);
+			chunk_rollback_locked(view, chunk, c * CHUNK_ENTRIES,
+					      lo, hi, sink, ctx);
 		dead = chunk_reap_locked(view, c);
 		spin_unlock(&view->lock);
 		chunk_free(dead);
@@ -835,13 +909,16 @@ static unsigned long flush_from(struct flush_state *st, unsigned long first,
 {
 	struct tce_view *view = st->view;
 	unsigned long base;
+	unsigned int lo, hi;
 
 	spin_lock(&view->lock);
 	do {
 		base = c * CHUNK_ENTRIES;
-		if (view->dir[c])
-			*rc = chunk_flush_locked(st, c, max(first, base) - base,
-						 min(st->last, base + CHUNK_ENTRIES) - base);
+		chunk_span(c, first, st->last, &lo, &hi);
+		if (view->dir[c]) {
+			*rc = chunk_flush_locked(st, c, lo, hi);
+			st->reap |= !view->dir[c]->nr_set;
+		}
 		/* The pending run of zeros ends unless the chunk ends dirty */
 		if (!*rc && st->zero_len &&
 		    (st->zero_first + st->zero_len != base + CHUNK_ENTRIES ||
@@ -890,8 +967,10 @@ long tce_view_flush(struct tce_view *view, unsigned long first,
 	st.last = first + min(count, view->entries - first);
 
 	c = chunk_of(first);
-	if (!READ_ONCE(view->nr_dirty))
+	if (!READ_ONCE(view->nr_dirty)) {
 		c = DIV_ROUND_UP(st.last, CHUNK_ENTRIES);	/* only reap */
+		st.reap = true;
+	}
 	while (c * CHUNK_ENTRIES < st.last && !rc) {
 		if (READ_ONCE(view->dir[c]))
 			c = flush_from(&st, first, c, &rc);
@@ -902,7 +981,9 @@ long tce_view_flush(struct tce_view *view, unsigned long first,
 	/* Free what went empty; after a failure, roll back what is left */
 	if (rc)
 		view_rollback(view, st.failed, st.last, sink, ctx);
-	view_rollback(view, first, rc ? st.failed : st.last, NULL, NULL);
+	if (rc || st.reap)
+		view_rollback(view, first, rc ? st.failed : st.last, NULL,
+			      NULL);
 	return rc;
 }
 

@@ -420,7 +420,7 @@ static int window_range_xchg(struct iommu_table *tbl, unsigned long entry,
 
 	if (idx < 0)
 		return -EINVAL;
-	return tce_view_xchg_range(win->view, idx, n, st);
+	return tce_view_xchg_range(win->view, idx, n, st, &window_sink, win);
 }
 
 static unsigned long window_range_take(struct iommu_table *tbl,

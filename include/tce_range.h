@@ -12,11 +12,13 @@
  * stay valid while the caller holds the table: a table of ours pins the
  * module that made it.
  *
- * Neither operation reaches the hardware: as after xchg_no_kill(), the
- * caller makes the changes visible with iommu_tce_kill() and drops what the
- * old entries referenced only after that. Neither marks pages dirty; that
- * is the caller's business (iommu_tce_xchg_no_kill() does it for the
- * per-entry path).
+ * An exchange writes its new TCEs to the hardware before it returns (one
+ * H_PUT_TCE_INDIRECT per 512 entries), so a map needs no iommu_tce_kill().
+ * A take does not reach the hardware: as after xchg_no_kill(), the caller
+ * makes the cleared entries visible with iommu_tce_kill() (one H_STUFF_TCE
+ * for a whole range) and drops what the old entries referenced only after
+ * that. Neither marks pages dirty; that is the caller's business
+ * (iommu_tce_xchg_no_kill() does it for the per-entry path).
  */
 #ifndef _TCE_RANGE_H
 #define _TCE_RANGE_H
@@ -38,10 +40,13 @@ struct tce_range_entry {
 /**
  * struct tce_range_ops - range operations on one kind of table
  * @exchange: exchange entries @entry .. @entry + @n - 1 (absolute entry
- *	numbers) with @st[0 .. @n - 1]: on success each @st[i] holds the previous TCE
- *	and user address of its entry. All or nothing: on failure (-EINVAL
- *	for a range outside the window, -ENOMEM) the table and @st are as
- *	they were. Process context, may sleep.
+ *	numbers) with @st[0 .. @n - 1] and write the new TCEs to the
+ *	hardware: on success each @st[i] holds the previous TCE and user
+ *	address of its entry. All or nothing: on failure (-EINVAL for a
+ *	range outside the window, -ENOMEM, or the errno of a failed
+ *	hypercall) the table and @st are as they were; after a failed
+ *	hypercall the hardware holds the old TCEs again only once the caller
+ *	has called iommu_tce_kill() on the range. Process context, may sleep.
  * @take: clear the entries of @entry .. @entry + @n - 1 that hold a TCE or a
  *	user address, storing what they held in @old[*@nr ..] and counting
  *	them in *@nr, until *@nr reaches @max. Returns how many entries it

@@ -16,7 +16,8 @@
  * window writes them to the hypervisor, the KUnit suites to a fake) and
  * rolls the shadow back to what the sink reads back when a write fails.
  * Runs of values are cut at chunk boundaries (one 4K TCE list each), runs
- * of zeros are not.
+ * of zeros are not. tce_view_xchg_range() writes its new values through the
+ * sink itself, one run per chunk, and leaves nothing dirty when it succeeds.
  *
  * Indices are relative to the window: 0 .. entries - 1.
  *
@@ -44,12 +45,14 @@ struct tce_view;
 
 /**
  * struct tce_view_sink - where tce_view_flush() writes dirty entries
- * @write: write @n entries starting at index @idx. A run is never mixed:
- *	for a run of values @tces holds their shadow values and @n is at most
+ * @write: write @n entries starting at index @idx. For a run of values
+ *	@tces holds their shadow values and @n is at most
  *	TCE_VIEW_CHUNK_ENTRIES (a run of values never crosses a chunk
- *	boundary); for a run of zeros @tces is NULL and @n may be anything up
- *	to the window size (a run of zeros spans chunks). Returns a hypervisor
- *	status, H_SUCCESS when all @n entries were written.
+ *	boundary); the runs of tce_view_flush() are never mixed, those of
+ *	tce_view_xchg_range() may hold zeros among the values. For a run of
+ *	zeros @tces is NULL and @n may be anything up to the window size (a
+ *	run of zeros spans chunks). Returns a hypervisor status, H_SUCCESS
+ *	when all @n entries were written.
  * @read: read back the value the hardware holds for entry @idx into @tce,
  *	used to roll the shadow back after a failed @write. Returns a
  *	hypervisor status.
@@ -71,7 +74,8 @@ u64 tce_view_get(struct tce_view *view, unsigned long idx);
 __be64 *tce_view_useraddr(struct tce_view *view, unsigned long idx,
 			  bool alloc);
 int tce_view_xchg_range(struct tce_view *view, unsigned long first,
-			unsigned long count, struct tce_range_entry *st);
+			unsigned long count, struct tce_range_entry *st,
+			const struct tce_view_sink *sink, void *ctx);
 unsigned long tce_view_take_range(struct tce_view *view, unsigned long first,
 				  unsigned long count,
 				  struct tce_range_entry *old,

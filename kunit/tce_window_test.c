@@ -1292,9 +1292,10 @@ static void window_range_ops_of(struct kunit *test)
 }
 
 /*
- * 16384 entries exchanged in one call: the old values come back, nothing
- * is written before the kill, the kill takes 32 put_many; the same range
- * taken back in one call: one stuff, the view empty again.
+ * 16384 entries exchanged in one call: the old values come back, the
+ * exchange writes them with 32 put_many and leaves the kill nothing to do;
+ * the same range taken back in one call: one stuff at the kill, the view
+ * empty again.
  */
 static void window_range_call_counts(struct kunit *test)
 {
@@ -1313,12 +1314,13 @@ static void window_range_call_counts(struct kunit *test)
 	for (i = 0; i < 16384; i++)
 		bad += st[i].tce || st[i].ua;
 	KUNIT_EXPECT_EQ(test, bad, 0);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 0);
-	KUNIT_EXPECT_EQ(test, env_ua(env, 100), RANGE_UA + (100UL << 16));
-	env_kill(env, 0, 16384);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_PUT_MANY), 32);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 32);
+	KUNIT_EXPECT_EQ(test, env_ua(env, 100), RANGE_UA + (100UL << 16));
 	expect_table(test, env, 0, 16384, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_EQ(test, tce_view_dirty(env->win->view), 0);
+	env_kill(env, 0, 16384);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 32);
 
 	tce_fake_reset_log(env->fake);
 	KUNIT_EXPECT_EQ(test, ops->take(env->tbl, env->first, 16384, old,
@@ -1368,6 +1370,42 @@ static void window_range_exchange_returns_old(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tce_fake_read(env->fake, 700),
 			tce_of(env_hpa(env, 700), DMA_TO_DEVICE));
 	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 1);
+	expect_shadow_is_fake(test, env);
+}
+
+/*
+ * The third put_many of a 2048-entry exchange over a mapped entry fails
+ * after 37 entries: the errno comes back, @st and the view are as they
+ * were, and the kill puts back the old values the failed writes replaced.
+ */
+static void window_range_exchange_fails(struct kunit *test)
+{
+	const struct failure *f = test->param_value;
+	struct win_env *env = env_new(test, DDW_START, 4096ULL << 16, 16,
+				      TCE_FAKE_HAS_ALL);
+	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
+	struct tce_range_entry *st = range_new(test, env, 100, 2048,
+					       DMA_FROM_DEVICE);
+	unsigned long i, bad = 0;
+
+	env_map(test, env, 1200, 1, DMA_TO_DEVICE);
+	tce_fake_fail(env->fake, TCE_FAKE_PUT_MANY, 3, f->status, 37);
+	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first + 100, 2048,
+					    st), f->err);
+	for (i = 0; i < 2048; i++)
+		bad += st[i].tce != tce_of(env_hpa(env, 100 + i),
+					   DMA_FROM_DEVICE) ||
+		       st[i].ua != RANGE_UA + ((100 + i) << 16);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 1);
+	KUNIT_EXPECT_EQ(test, env_ua(env, 150), 0);
+	/* What the failed calls wrote is still there until the kill */
+	KUNIT_EXPECT_NE(test, tce_fake_read(env->fake, 150), 0);
+	env_kill(env, 0, env->entries);
+	KUNIT_EXPECT_EQ(test, tce_fake_nonzero(env->fake), 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_read(env->fake, 1200),
+			tce_of(env_hpa(env, 1200), DMA_TO_DEVICE));
+	KUNIT_EXPECT_EQ(test, tce_view_dirty(env->win->view), 0);
 	expect_shadow_is_fake(test, env);
 }
 
@@ -1463,6 +1501,7 @@ static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE(window_range_ops_of),
 	KUNIT_CASE(window_range_call_counts),
 	KUNIT_CASE(window_range_exchange_returns_old),
+	KUNIT_CASE_PARAM(window_range_exchange_fails, failure_gen_params),
 	KUNIT_CASE(window_range_limits),
 	KUNIT_CASE(window_range_take_in_steps),
 	{}
