@@ -10,7 +10,8 @@
  * iommu_tce_xchg_no_kill() per entry, then iommu_tce_kill() for the range;
  * on a table made by our platform module (pseries_tce_ddw), through its
  * range operations instead (include/tce_range.h), which do the same for a
- * whole range at once, then iommu_tce_kill().
+ * whole range at once: an exchange writes the hardware itself, a take is
+ * followed by iommu_tce_kill().
  *
  * Several groups: on pSeries a table is the hypervisor table of one PE
  * (one LIOBN), so set_window() of the primary on another group fails with
@@ -40,6 +41,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
+#include <linux/range.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -63,6 +65,8 @@
  */
 #define TCE_CLEAR_BATCH		65536UL
 #define TCE_CLEAR_BATCH_MIN	16
+/* A map of up to this many entries keeps its entries on the stack */
+#define TCE_MAP_SMALL		16
 #define TCE_RESCHED_MASK	511
 
 static bool fast_path = true;
@@ -107,6 +111,7 @@ struct tce_prereg {
 	unsigned long ua;
 	unsigned long size;		/* bytes */
 	unsigned long mapped;
+	unsigned int shift;		/* of its pages, see tce_prereg_shift() */
 	bool devmem;			/* device memory: no struct page */
 };
 
@@ -374,16 +379,28 @@ static bool tce_owns_ref(struct tce_container *c, unsigned long tce,
  * The device may have written the page behind a writable @tce: tell the
  * mm, as iommu_tce_xchg_no_kill() does on the per-entry path (the range
  * operations leave it to us). Not for device memory: it has no struct page.
+ * Returns the physical range of the folio marked (the dirty flag is the
+ * folio's), or an empty one for a read-only @tce.
  */
-static void tce_mark_dirty(unsigned long tce)
+static struct range tce_mark_dirty(unsigned long tce)
 {
-	struct page *page;
+	struct folio *folio;
+	struct range r = { 0 };
 
 	if (!(tce & TCE_PCI_WRITE))
-		return;
-	page = pfn_to_page(tce_hpa(tce) >> PAGE_SHIFT);
-	if (!PageDirty(page))
-		SetPageDirty(page);
+		return r;
+	folio = page_folio(pfn_to_page(tce_hpa(tce) >> PAGE_SHIFT));
+	if (!folio_test_dirty(folio))
+		folio_set_dirty(folio);
+	r.start = PFN_PHYS(folio_pfn(folio));
+	r.end = r.start + folio_size(folio) - 1;
+	return r;
+}
+
+/* Does @r (empty when its start is above its end) hold @addr? */
+static bool tce_range_has(const struct range *r, unsigned long addr)
+{
+	return addr >= r->start && addr <= r->end;
 }
 
 /*
@@ -399,6 +416,7 @@ static unsigned long tce_prereg_put_run(struct tce_container *c,
 {
 	unsigned long size = tce_page_size(tbl);
 	struct tce_prereg *p = tce_prereg_lookup(c, old[0].ua, size);
+	struct range dirty = { .start = 1, .end = 0 };
 	unsigned long i;
 
 	*dropped = 0;
@@ -408,8 +426,10 @@ static unsigned long tce_prereg_put_run(struct tce_container *c,
 	for (i = 0; i < n && i < p->mapped; i++) {
 		if (!old[i].ua || !tce_prereg_covers(p, old[i].ua, size))
 			break;
-		if (!p->devmem)
-			tce_mark_dirty(old[i].tce);
+		/* Once per folio: the entries of a huge page share its flag */
+		if (!p->devmem && (old[i].tce & TCE_PCI_WRITE) &&
+		    !tce_range_has(&dirty, tce_hpa(old[i].tce)))
+			dirty = tce_mark_dirty(old[i].tce);
 	}
 	tce_prereg_release(p, i);
 	*dropped = i;
@@ -425,7 +445,7 @@ static void tce_ref_put(struct tce_container *c, struct iommu_table *tbl,
 
 	if (!c->v2) {
 		/* Pinned by pin_user_pages(): never device memory */
-		tce_mark_dirty(tce);
+		(void)tce_mark_dirty(tce);
 		unpin_user_page(pfn_to_page(tce_hpa(tce) >> PAGE_SHIFT));
 		return;
 	}
@@ -608,7 +628,9 @@ static unsigned long tce_drop_olds(struct tce_container *c,
 	unsigned long dropped = 0, i = 0, d;
 
 	while (i < n) {
-		if (c->v2 && old[i].ua) {
+		if (!old[i].tce && !old[i].ua) {
+			i++;	/* held nothing: the common case of a map */
+		} else if (c->v2 && old[i].ua) {
 			i += tce_prereg_put_run(c, tbl, &old[i], n - i, &d);
 			dropped += d;
 		} else {
@@ -771,7 +793,9 @@ static void tce_clear_table(struct tce_container *c, int num)
 
 /*
  * v2, one registration @p holding the whole range: the TCEs and user
- * addresses of @pages entries from @ua, then one count for all of them
+ * addresses of @pages entries from @ua, then one count for all of them.
+ * One translation per block of the registration's page size (a 16M huge
+ * page holds 256 64K IOMMU pages); the rest of the block follows from it.
  */
 static int tce_prereg_get_range(struct tce_prereg *p, struct iommu_table *tbl,
 				unsigned long ua, unsigned long pages,
@@ -779,13 +803,15 @@ static int tce_prereg_get_range(struct tce_prereg *p, struct iommu_table *tbl,
 				struct tce_range_entry *st)
 {
 	unsigned long perm = iommu_direction_to_tce_perm(dir);
-	unsigned int shift = tbl->it_page_shift;
-	unsigned long i, hpa;
+	unsigned long block = 1UL << max(p->shift, tbl->it_page_shift);
+	unsigned long step = tce_page_size(tbl);
+	unsigned long i, hpa = 0;
 
-	for (i = 0; i < pages; i++, ua += 1UL << shift) {
+	for (i = 0; i < pages; i++, ua += step, hpa += step) {
 		if (i && !(i & TCE_RESCHED_MASK))
 			cond_resched();
-		if (tce_prereg_hpa(p, ua, shift, &hpa))
+		if ((!i || !(ua & (block - 1))) &&
+		    tce_prereg_hpa(p, ua, tbl->it_page_shift, &hpa))
 			return -EINVAL;
 		st[i].tce = hpa | perm;
 		st[i].ua = ua;
@@ -1078,20 +1104,22 @@ static int tce_xchg_window(struct tce_container *c, int num,
  * in its primary and mirrors. All or nothing: on failure the tables and
  * every reference are as they were before. Entries that were already
  * mapped are replaced (as in-tree), the old references being dropped only
- * once the new mapping is complete.
+ * once the new mapping is complete. A range exchange has written the
+ * primary already; otherwise, or after a failure, iommu_tce_kill() does.
  */
 static int tce_map_range(struct tce_container *c, int num,
 			 unsigned long entry, unsigned long ua,
 			 unsigned long pages, enum dma_data_direction dir)
 {
+	struct tce_range_entry small[TCE_MAP_SMALL], *st = small;
 	struct iommu_table *tbl = c->win[num].tbl;
 	unsigned long *tces = NULL;
-	struct tce_range_entry *st;
 	int ret;
 
 	/* Bounded by the window size; huge requests fail with -ENOMEM */
-	st = kvmalloc_array(pages, sizeof(*st),
-			    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (pages > ARRAY_SIZE(small))
+		st = kvmalloc_array(pages, sizeof(*st),
+				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!st)
 		return -ENOMEM;
 	ret = tce_ref_get_range(c, tbl, ua, pages, dir, st);
@@ -1106,14 +1134,16 @@ static int tce_map_range(struct tce_container *c, int num,
 		}
 	}
 	ret = tce_xchg_window(c, num, entry, ua, pages, st, tces);
-	iommu_tce_kill(tbl, entry, pages);
+	if (ret || !c->win[num].range)
+		iommu_tce_kill(tbl, entry, pages);
 	if (ret)
 		tce_put_new(c, tbl, ua, pages, st, tces);
 	else
 		c->win[num].mapped += pages - tce_drop_olds(c, tbl, st, pages);
 	kvfree(tces);
 out:
-	kvfree(st);
+	if (st != small)
+		kvfree(st);
 	return ret;
 }
 
@@ -1418,6 +1448,24 @@ static bool tce_prereg_is_devmem(struct tce_container *c,
 	return mm_iommu_is_devmem(c->mm, hpa, PAGE_SHIFT, &size);
 }
 
+/*
+ * The page shift mm_iommu found for registration @p: it accepts an IOMMU
+ * page of up to that size only if the region is made of pages at least
+ * that large (huge pages, or device memory) and aligned to it, so each
+ * aligned block of that size is physically contiguous. Found by asking
+ * mm_iommu_ua_to_hpa() from the region's alignment down.
+ */
+static unsigned int tce_prereg_shift(const struct tce_prereg *p)
+{
+	unsigned int shift = min(__ffs(p->ua | p->size), BITS_PER_LONG - 2UL);
+	unsigned long hpa;
+
+	for (; shift > PAGE_SHIFT; shift--)
+		if (!mm_iommu_ua_to_hpa(p->mem, p->ua, shift, &hpa))
+			break;
+	return shift;
+}
+
 static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
 {
 	unsigned long entries = size >> PAGE_SHIFT;
@@ -1454,6 +1502,7 @@ static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
 	p->ua = vaddr;
 	p->size = size;
 	p->devmem = tce_prereg_is_devmem(c, p);
+	p->shift = tce_prereg_shift(p);
 	list_add(&p->node, &c->preregs);
 	c->enabled = true;
 	return 0;
