@@ -124,6 +124,17 @@ static struct tce_view_chunk *chunk_uninstall(struct tce_view *view,
 	return chunk;
 }
 
+/* Called with the lock held: free the chunk if nothing is left in it */
+static struct tce_view_chunk *chunk_reap_locked(struct tce_view *view,
+						unsigned long c)
+{
+	struct tce_view_chunk *chunk = view->dir[c];
+
+	if (!chunk || !chunk_is_empty(chunk))
+		return NULL;
+	return chunk_uninstall(view, c);
+}
+
 /*
  * What stores into a chunk changed: non-zero values gained (or lost,
  * negative) and entries newly dirty, added to the counters at once
@@ -514,9 +525,13 @@ static int chunk_write_locked(struct tce_view *view, unsigned long c,
 			      const struct tce_view_sink *sink, void *ctx)
 {
 	struct tce_view_chunk *chunk = view->dir[c];
+	const u64 *vals = &chunk->tces[lo];
 	long rc;
 
-	rc = sink->write(ctx, c * CHUNK_ENTRIES + lo, &chunk->tces[lo], hi - lo);
+	/* Only zeros (an unmap): one run of zeros, a stuff */
+	if (!memchr_inv(vals, 0, (hi - lo) * sizeof(*vals)))
+		vals = NULL;
+	rc = sink->write(ctx, c * CHUNK_ENTRIES + lo, vals, hi - lo);
 	if (!rc)
 		return 0;
 	chunk_swap_locked(view, chunk, lo, hi, st, false);
@@ -526,14 +541,14 @@ static int chunk_write_locked(struct tce_view *view, unsigned long c,
 
 /*
  * Exchange slots [lo, hi) of chunk @c with @st, and write them through
- * @sink unless it is NULL; -EAGAIN when the chunk or its address array
- * went away since it was reserved.
+ * @sink unless it is NULL, freeing the chunk if that emptied it; -EAGAIN
+ * when the chunk or its address array went away since it was reserved.
  */
 static int chunk_xchg(struct tce_view *view, unsigned long c, unsigned int lo,
 		      unsigned int hi, struct tce_range_entry *st,
 		      const struct tce_view_sink *sink, void *ctx)
 {
-	struct tce_view_chunk *chunk;
+	struct tce_view_chunk *chunk, *dead = NULL;
 	int ret = 0;
 
 	spin_lock(&view->lock);
@@ -543,10 +558,20 @@ static int chunk_xchg(struct tce_view *view, unsigned long c, unsigned int lo,
 		return -EAGAIN;
 	}
 	chunk_swap_locked(view, chunk, lo, hi, st, !!sink);
-	if (sink)
+	if (sink) {
 		ret = chunk_write_locked(view, c, lo, hi, st, sink, ctx);
+		if (!ret && !chunk->nr_set)
+			dead = chunk_reap_locked(view, c);
+	}
 	spin_unlock(&view->lock);
+	chunk_free(dead);
 	return ret;
+}
+
+/* Are the TCEs and user addresses of @st[0 .. @n - 1] all zero? */
+static bool range_is_zero(const struct tce_range_entry *st, unsigned long n)
+{
+	return !memchr_inv(st, 0, n * sizeof(*st));
 }
 
 /*
@@ -559,6 +584,7 @@ static int view_xchg_chunks(struct tce_view *view, unsigned long first,
 			    const struct tce_view_sink *sink, void *ctx,
 			    unsigned long *done)
 {
+	struct tce_range_entry *part;
 	unsigned long c;
 	unsigned int lo, hi;
 	int ret;
@@ -568,13 +594,17 @@ static int view_xchg_chunks(struct tce_view *view, unsigned long first,
 		if (c != chunk_of(first))
 			cond_resched();
 		chunk_span(c, first, last, &lo, &hi);
-		do {
-			ret = chunk_reserve(view, c);
-			if (!ret)
-				ret = chunk_xchg(view, c, lo, hi,
-						 st + c * CHUNK_ENTRIES + lo - first,
-						 sink, ctx);
-		} while (ret == -EAGAIN);
+		part = st + c * CHUNK_ENTRIES + lo - first;
+		/* Zeros into an absent chunk: nothing changes, nothing is made */
+		if (!READ_ONCE(view->dir[c]) && range_is_zero(part, hi - lo))
+			ret = 0;
+		else
+			do {
+				ret = chunk_reserve(view, c);
+				if (!ret)
+					ret = chunk_xchg(view, c, lo, hi, part,
+							 sink, ctx);
+			} while (ret == -EAGAIN);
 		if (ret)
 			return ret;
 		*done = c * CHUNK_ENTRIES + hi;
@@ -594,7 +624,10 @@ static int view_xchg_chunks(struct tce_view *view, unsigned long first,
  *	lock (one run of values per chunk), so that no flush is needed.
  * @ctx: passed to @sink.
  *
- * Chunks and address arrays are allocated as needed. All or nothing: if an
+ * Chunks and address arrays are allocated as needed, except that zeros
+ * stored into an absent chunk change nothing; a chunk the exchange empties
+ * is freed. Exchanging zeros in is thus an unmap, written with H_STUFF_TCE
+ * or H_PUT_TCE. All or nothing: if an
  * allocation or a write fails, every entry exchanged is exchanged back, so
  * the view and @st are as they were; the entries whose values went back are
  * left dirty, and the next tce_view_flush() of the range puts the old
@@ -858,17 +891,6 @@ static void chunk_rollback_locked(struct tce_view *view,
 		shadow_store(view, chunk, slot, val);
 		dirty_clear(view, chunk, slot, 1);
 	}
-}
-
-/* Called with the lock held: free the chunk if nothing is left in it */
-static struct tce_view_chunk *chunk_reap_locked(struct tce_view *view,
-						unsigned long c)
-{
-	struct tce_view_chunk *chunk = view->dir[c];
-
-	if (!chunk || !chunk_is_empty(chunk))
-		return NULL;
-	return chunk_uninstall(view, c);
 }
 
 /*

@@ -65,8 +65,8 @@
  */
 #define TCE_CLEAR_BATCH		65536UL
 #define TCE_CLEAR_BATCH_MIN	16
-/* A map of up to this many entries keeps its entries on the stack */
-#define TCE_MAP_SMALL		16
+/* A map or unmap of up to this many entries keeps them on the stack */
+#define TCE_SMALL_RANGE		16
 #define TCE_RESCHED_MASK	511
 
 static bool fast_path = true;
@@ -719,6 +719,26 @@ static void tce_take_with(struct tce_container *c, unsigned long entry,
 	tce_batch_flush(c, b);
 }
 
+/*
+ * Clear a few entries through the platform's range exchange: zeros in,
+ * written to the hardware before it returns, so the old references can be
+ * dropped at once (no mirrors). One call, as for a map of that size; if
+ * the hypervisor refuses, every entry keeps its mapping and reference.
+ */
+static void tce_clear_small(struct tce_container *c, int num,
+			    unsigned long entry, unsigned long pages)
+{
+	struct tce_range_entry old[TCE_SMALL_RANGE] = { 0 };
+	struct tce_window *w = &c->win[num];
+
+	if (w->range->exchange(w->tbl, entry, pages, old)) {
+		pr_warn_ratelimited("vfio-spapr-tce: clearing entries %lx..%lx failed, kept mapped\n",
+				    entry, entry + pages - 1);
+		return;
+	}
+	w->mapped -= min(w->mapped, tce_drop_olds(c, w->tbl, old, pages));
+}
+
 /* Clear entry by entry, in the primary and its mirrors */
 static void tce_clear_with(struct tce_container *c, unsigned long entry,
 			   unsigned long pages, struct tce_clear_batch *b)
@@ -753,10 +773,15 @@ static void tce_clear_range(struct tce_container *c, int num,
 {
 	struct tce_range_entry small[TCE_CLEAR_BATCH_MIN];
 	struct tce_clear_batch b = { .num = num };
+	bool range = c->win[num].range && !c->win[num].nr_mirrors;
 	unsigned long size;
 
 	if (!pages)
 		return;
+	if (range && pages <= TCE_SMALL_RANGE) {
+		tce_clear_small(c, num, entry, pages);
+		return;
+	}
 	/*
 	 * Room for every reference the range can own (at most the window's
 	 * count; a short count only means an extra kill), so that one kill
@@ -774,7 +799,7 @@ static void tce_clear_range(struct tce_container *c, int num,
 			b.size = ARRAY_SIZE(small);
 		}
 	}
-	if (c->win[num].range && !c->win[num].nr_mirrors)
+	if (range)
 		tce_take_with(c, entry, pages, &b);
 	else
 		tce_clear_with(c, entry, pages, &b);
@@ -1111,7 +1136,7 @@ static int tce_map_range(struct tce_container *c, int num,
 			 unsigned long entry, unsigned long ua,
 			 unsigned long pages, enum dma_data_direction dir)
 {
-	struct tce_range_entry small[TCE_MAP_SMALL], *st = small;
+	struct tce_range_entry small[TCE_SMALL_RANGE], *st = small;
 	struct iommu_table *tbl = c->win[num].tbl;
 	unsigned long *tces = NULL;
 	int ret;

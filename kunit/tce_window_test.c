@@ -1409,6 +1409,45 @@ static void window_range_exchange_fails(struct kunit *test)
 	expect_shadow_is_fake(test, env);
 }
 
+/*
+ * Zeros exchanged in unmap: three mapped entries come back with one stuff,
+ * the emptied chunk is freed; zeros into an absent chunk make no call
+ */
+static void window_range_exchange_zeros(struct kunit *test)
+{
+	struct win_env *env = env_new(test, DDW_START, 4096ULL << 16, 16,
+				      TCE_FAKE_HAS_ALL);
+	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
+	struct tce_range_entry *st = range_new(test, env, 600, 3,
+					       DMA_BIDIRECTIONAL);
+	struct tce_range_entry zeros[3] = { 0 };
+	unsigned long i, bad = 0;
+
+	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first + 600, 3, st),
+			0);
+	tce_fake_reset_log(env->fake);
+	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first + 600, 3,
+					    zeros), 0);
+	for (i = 0; i < 3; i++)
+		bad += zeros[i].tce != tce_of(env_hpa(env, 600 + i),
+					      DMA_BIDIRECTIONAL) ||
+		       zeros[i].ua != RANGE_UA + ((600 + i) << 16);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
+	expect_table(test, env, 0, 0, DMA_NONE);
+	KUNIT_EXPECT_LT(test, tce_window_view_bytes(env->win),
+			tce_view_directory_bytes(env->entries) + 512);
+
+	memset(zeros, 0, sizeof(zeros));
+	tce_fake_reset_log(env->fake);
+	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first + 2000, 3,
+					    zeros), 0);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 0);
+	KUNIT_EXPECT_LT(test, tce_window_view_bytes(env->win),
+			tce_view_directory_bytes(env->entries) + 512);
+}
+
 /* Outside the window: refused, nothing changed */
 static void window_range_limits(struct kunit *test)
 {
@@ -1502,6 +1541,7 @@ static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE(window_range_call_counts),
 	KUNIT_CASE(window_range_exchange_returns_old),
 	KUNIT_CASE_PARAM(window_range_exchange_fails, failure_gen_params),
+	KUNIT_CASE(window_range_exchange_zeros),
 	KUNIT_CASE(window_range_limits),
 	KUNIT_CASE(window_range_take_in_steps),
 	{}
