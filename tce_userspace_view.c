@@ -12,7 +12,6 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 
-#include "tce_backend.h"
 #include "tce_userspace_view.h"
 
 #define CHUNK_ENTRIES		TCE_VIEW_CHUNK_ENTRIES
@@ -515,14 +514,14 @@ static void slots_dirty_locked(struct tce_view *view,
 
 /*
  * Called with the lock held, after chunk_swap_locked(..., true): write
- * slots [lo, hi) of chunk @c through @sink. If the write fails, swap @st
- * back and leave every slot dirty, for the next flush to put the old
- * values back wherever the failed write reached.
+ * slots [lo, hi) of chunk @c through @w. If the write fails (-EIO, the
+ * status in @w), swap @st back and leave every slot dirty, for the next
+ * flush to put the old values back wherever the failed write reached.
  */
 static int chunk_write_locked(struct tce_view *view, unsigned long c,
 			      unsigned int lo, unsigned int hi,
 			      struct tce_range_entry *st,
-			      const struct tce_view_sink *sink, void *ctx)
+			      struct tce_view_writer *w)
 {
 	struct tce_view_chunk *chunk = view->dir[c];
 	const u64 *vals = &chunk->tces[lo];
@@ -531,22 +530,23 @@ static int chunk_write_locked(struct tce_view *view, unsigned long c,
 	/* Only zeros (an unmap): one run of zeros, a stuff */
 	if (!memchr_inv(vals, 0, (hi - lo) * sizeof(*vals)))
 		vals = NULL;
-	rc = sink->write(ctx, c * CHUNK_ENTRIES + lo, vals, hi - lo);
+	rc = w->sink->write(w->ctx, c * CHUNK_ENTRIES + lo, vals, hi - lo);
 	if (!rc)
 		return 0;
 	chunk_swap_locked(view, chunk, lo, hi, st, false);
 	slots_dirty_locked(view, chunk, lo, hi);
-	return tce_hstatus_to_errno(rc);
+	w->hstatus = rc;
+	return -EIO;
 }
 
 /*
- * Exchange slots [lo, hi) of chunk @c with @st, and write them through
- * @sink unless it is NULL, freeing the chunk if that emptied it; -EAGAIN
- * when the chunk or its address array went away since it was reserved.
+ * Exchange slots [lo, hi) of chunk @c with @st, and write them through @w
+ * unless it is NULL, freeing the chunk if that emptied it; -EAGAIN when
+ * the chunk or its address array went away since it was reserved.
  */
 static int chunk_xchg(struct tce_view *view, unsigned long c, unsigned int lo,
 		      unsigned int hi, struct tce_range_entry *st,
-		      const struct tce_view_sink *sink, void *ctx)
+		      struct tce_view_writer *w)
 {
 	struct tce_view_chunk *chunk, *dead = NULL;
 	int ret = 0;
@@ -557,9 +557,9 @@ static int chunk_xchg(struct tce_view *view, unsigned long c, unsigned int lo,
 		spin_unlock(&view->lock);
 		return -EAGAIN;
 	}
-	chunk_swap_locked(view, chunk, lo, hi, st, !!sink);
-	if (sink) {
-		ret = chunk_write_locked(view, c, lo, hi, st, sink, ctx);
+	chunk_swap_locked(view, chunk, lo, hi, st, !!w);
+	if (w) {
+		ret = chunk_write_locked(view, c, lo, hi, st, w);
 		if (!ret && !chunk->nr_set)
 			dead = chunk_reap_locked(view, c);
 	}
@@ -575,14 +575,13 @@ static bool range_is_zero(const struct tce_range_entry *st, unsigned long n)
 }
 
 /*
- * Exchange [first, last) with @st chunk by chunk, writing through @sink
+ * Exchange [first, last) with @st chunk by chunk, writing through @w
  * unless it is NULL; *@done: end of the work. A chunk that fails is left
  * as it was.
  */
 static int view_xchg_chunks(struct tce_view *view, unsigned long first,
 			    unsigned long last, struct tce_range_entry *st,
-			    const struct tce_view_sink *sink, void *ctx,
-			    unsigned long *done)
+			    struct tce_view_writer *w, unsigned long *done)
 {
 	struct tce_range_entry *part;
 	unsigned long c;
@@ -603,7 +602,7 @@ static int view_xchg_chunks(struct tce_view *view, unsigned long first,
 				ret = chunk_reserve(view, c);
 				if (!ret)
 					ret = chunk_xchg(view, c, lo, hi, part,
-							 sink, ctx);
+							 w);
 			} while (ret == -EAGAIN);
 		if (ret)
 			return ret;
@@ -620,9 +619,9 @@ static int view_xchg_chunks(struct tce_view *view, unsigned long first,
  * @count: number of entries.
  * @st: in: the new TCE value and user address of each entry; out: the
  *	previous ones.
- * @sink: where the new values are written, chunk by chunk under the view
- *	lock (one run of values per chunk), so that no flush is needed.
- * @ctx: passed to @sink.
+ * @w: where the new values are written, chunk by chunk under the view
+ *	lock (one run per chunk), so that no flush is needed; @w->hstatus
+ *	gets the status of a failed write.
  *
  * Chunks and address arrays are allocated as needed, except that zeros
  * stored into an absent chunk change nothing; a chunk the exchange empties
@@ -634,24 +633,26 @@ static int view_xchg_chunks(struct tce_view *view, unsigned long first,
  * values back wherever a write reached.
  *
  * Context: process context, may sleep.
- * Return: 0, -EINVAL for a range not inside the window, -ENOMEM, or the
- * errno of the failed write's status (tce_hstatus_to_errno()).
+ * Return: 0, -EINVAL for a range not inside the window, -ENOMEM, or -EIO
+ * when a write failed.
  */
 int tce_view_xchg_range(struct tce_view *view, unsigned long first,
 			unsigned long count, struct tce_range_entry *st,
-			const struct tce_view_sink *sink, void *ctx)
+			struct tce_view_writer *w)
 {
 	unsigned long done, undone;
 	int ret;
 
 	if (first >= view->entries || count > view->entries - first)
 		return -EINVAL;
-	ret = view_xchg_chunks(view, first, first + count, st, sink, ctx,
-			       &done);
-	/* An exchange is its own inverse: the chunks up to @done exist */
+	w->hstatus = 0;
+	ret = view_xchg_chunks(view, first, first + count, st, w, &done);
+	/*
+	 * An exchange is its own inverse. A chunk it emptied and freed is
+	 * made again, which can fail only if memory ran out twice over.
+	 */
 	if (ret && done > first)
-		WARN_ON(view_xchg_chunks(view, first, done, st, NULL, NULL,
-					 &undone));
+		WARN_ON(view_xchg_chunks(view, first, done, st, NULL, &undone));
 	return ret;
 }
 

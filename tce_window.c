@@ -416,11 +416,14 @@ static int window_range_xchg(struct iommu_table *tbl, unsigned long entry,
 			     unsigned long n, struct tce_range_entry *st)
 {
 	struct tce_window *win = to_window(tbl);
+	struct tce_view_writer w = { .sink = &window_sink, .ctx = win };
 	long idx = window_range_index(win, entry, n);
+	int ret;
 
 	if (idx < 0)
 		return -EINVAL;
-	return tce_view_xchg_range(win->view, idx, n, st, &window_sink, win);
+	ret = tce_view_xchg_range(win->view, idx, n, st, &w);
+	return w.hstatus ? tce_hstatus_to_errno(w.hstatus) : ret;
 }
 
 static unsigned long window_range_take(struct iommu_table *tbl,

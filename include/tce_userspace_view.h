@@ -65,6 +65,18 @@ struct tce_view_sink {
 	long (*read)(void *ctx, unsigned long idx, u64 *tce);
 };
 
+/**
+ * struct tce_view_writer - where tce_view_xchg_range() writes its values
+ * @sink: the sink; only its @write is used.
+ * @ctx: passed to @sink.
+ * @hstatus: out: the hypervisor status of a failed write, 0 otherwise.
+ */
+struct tce_view_writer {
+	const struct tce_view_sink *sink;
+	void *ctx;
+	long hstatus;
+};
+
 struct tce_view *tce_view_create(unsigned long entries, int nid);
 void tce_view_destroy(struct tce_view *view);
 
@@ -75,7 +87,7 @@ __be64 *tce_view_useraddr(struct tce_view *view, unsigned long idx,
 			  bool alloc);
 int tce_view_xchg_range(struct tce_view *view, unsigned long first,
 			unsigned long count, struct tce_range_entry *st,
-			const struct tce_view_sink *sink, void *ctx);
+			struct tce_view_writer *w);
 unsigned long tce_view_take_range(struct tce_view *view, unsigned long first,
 				  unsigned long count,
 				  struct tce_range_entry *old,
