@@ -28,12 +28,18 @@ done
 # in-tree baseline (intree-intree) runs on the plain kernel only, and so do
 # the installed/ jobs: the same code as ours-ours, loaded through make
 # install and modprobe, which would add about 5 minutes to a cold CI run.
+# The fuzzer makes 20,000 calls there instead of 100,000: at 333 calls/s
+# (intree-ours under KASAN and lockdep) the full count took 5 minutes.
 run_suite() {
 	local name=$1 variant=$2 jobfile=$3
 	shift 3
-	local jobs skip='^$'
-	[ "$variant" = debug ] && skip='^\(intree-intree\|installed\)/'
-	mapfile -t jobs < <(grep -v '^#' "$ROOT/tests/$jobfile" | grep . | grep -v "$skip")
+	local jobs skip='^$' fuzz='s/^$//'
+	if [ "$variant" = debug ]; then
+		skip='^\(intree-intree\|installed\)/'
+		fuzz='s|/test_fuzz:\([0-9]*\)$|/test_fuzz:\1:20000|'
+	fi
+	mapfile -t jobs < <(grep -v '^#' "$ROOT/tests/$jobfile" | grep . | grep -v "$skip" |
+		sed "$fuzz")
 	GUEST_TIMEOUT=${GUEST_TIMEOUT:-2700} \
 		"$ROOT/scripts/guest.sh" "$variant" "$name" "$(IFS=,; echo "${jobs[*]}")" "$@"
 	step "results[$variant/$name]"
