@@ -12,7 +12,8 @@
 #
 # Variables (command line or environment):
 #   KDIR=DIR            kernel build tree (default: /lib/modules/$(uname -r)/build
-#                       on ppc64le, .cache/build-plain of the bench elsewhere)
+#                       on ppc64le, ~/.cache/pseries-vfio-bench/build-plain of
+#                       the bench elsewhere)
 #   ARCH=, CROSS_COMPILE=  cross build (default off ppc64le: powerpc and
 #                       powerpc64le-linux-gnu-)
 #   INSTALL_MOD_PATH=DIR  stage the install under DIR instead of /
@@ -25,7 +26,7 @@
 ifeq ($(shell uname -m),ppc64le)
 KDIR ?= /lib/modules/$(shell uname -r)/build
 else
-KDIR ?= $(CURDIR)/.cache/build-plain
+KDIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pseries-vfio-bench/build-plain
 ARCH ?= powerpc
 CROSS_COMPILE ?= powerpc64le-linux-gnu-
 endif

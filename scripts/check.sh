@@ -13,7 +13,7 @@ for variant in plain debug; do
 done
 "$ROOT/scripts/dkms-check.sh" plain || failed+=("dkms")
 # The patch series: fresh, applies, builds at every patch, style clean;
-# its kernel (.cache/build-series) then runs the guest suite in tree.
+# its kernel ($CACHE/build-series) then runs the guest suite in tree.
 series=ok
 "$ROOT/scripts/patches.sh" check || { failed+=("patches"); series=; }
 # The test programs use the 6.12 uapi headers of the extracted source.

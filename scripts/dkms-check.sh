@@ -21,12 +21,7 @@ name=$(sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' "$ROOT/dkms.conf")
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$ROOT/dkms.conf")
 arch=ppc64le
 
-if ! command -v dkms > /dev/null; then
-	step "dkms-check: installing dkms"
-	{ apt-get update && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y --no-install-recommends dkms; } > /tmp/bench-apt.log 2>&1 ||
-		die "dkms-check: apt-get install dkms (see /tmp/bench-apt.log)"
-fi
+command -v dkms > /dev/null || die "dkms-check: no dkms (run scripts/setup.sh)"
 
 tmp=$(mktemp -d /tmp/dkms-check.XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Build the bench kernel: scripts/kernel.sh plain|debug
-# Reuses the build when neither the source version nor the fragments changed.
+# Reuses the build while the source version, the fragments and the compiler
+# are those it was built from.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -25,7 +26,8 @@ extract_source() {
 }
 
 config_hash() {
-	cat "$CACHE/source.stamp" "${fragments[@]}" | sha256sum | cut -d' ' -f1
+	{ cat "$CACHE/source.stamp" "${fragments[@]}"; "${CROSS}gcc" --version; } |
+		sha256sum | cut -d' ' -f1
 }
 
 configure() {

@@ -2,7 +2,10 @@
 # Common settings for the test bench scripts. Sourced, not run.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=${CACHE:-$ROOT/.cache}
+# Kernel sources and builds live outside the clone, so that a fresh clone
+# (CI's) on the same machine finds them warm; each build is keyed by what
+# goes into it (scripts/kernel.sh) and rebuilt when that changes.
+CACHE=${CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pseries-vfio-bench}
 OUT=${OUT:-$ROOT/out}
 KSRC=$CACHE/linux-source-6.12
 KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz

@@ -3,12 +3,12 @@
 # The in-tree patch series, generated from this project's sources.
 #
 #   scripts/patches.sh base              the deterministic git repository of the
-#                                        6.12 tree (.cache/linux-git), cached by
+#                                        6.12 tree ($CACHE/linux-git), cached by
 #                                        package version; prints the base commit
 #   scripts/patches.sh generate [DIR]    write the series to DIR (default patches/)
 #   scripts/patches.sh check             patches/ up to date, git am, then per
 #                                        patch: checkpatch --strict, W=1 and C=2
-#                                        builds; a full build into .cache/build-series;
+#                                        builds; a full build into $CACHE/build-series;
 #                                        the KUnit suites (booted, parsed by kunit.py)
 #   scripts/patches.sh kunit             only the KUnit step (needs a series build)
 #
@@ -205,7 +205,7 @@ cover_letter() {
 
 FRAGMENTS=("$ROOT/config/pseries.config" "$PATCHES/series.config")
 
-# kmake ARGS...: make in the series tree, into .cache/build-series. W=1
+# kmake ARGS...: make in the series tree, into $CACHE/build-series. W=1
 # always: the flags stay the same from one build to the next, so only what
 # a patch touches is rebuilt.
 kmake() {
@@ -330,7 +330,7 @@ kunit() {
 	grep -E 'Testing complete|PASSED|FAILED|CRASHED|Ran ' "$log.parsed" | tail -5 | sed 's/^/    /'
 	grep -q 'Testing complete' "$log.parsed" || rc=1
 	if [ "${PATCHES_KUNIT_PY:-0}" = 1 ]; then
-		step "patches: kunit.py run --arch=powerpc (own build in .cache/kunit-ppc)"
+		step "patches: kunit.py run --arch=powerpc (own build in $CACHE/kunit-ppc)"
 		(cd "$GITREPO" && python3 tools/testing/kunit/kunit.py run --arch=powerpc \
 			--cross_compile="$CROSS" --build_dir="$CACHE/kunit-ppc" --jobs="$JOBS" \
 			--kunitconfig="$PDIR/tests") > "$CACHE/kunit-ppc.log" 2>&1 || rc=1
