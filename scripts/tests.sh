@@ -6,5 +6,5 @@ set -euo pipefail
 
 [ -f "$ROOT/tests/guest/Makefile" ] || { step "tests: none yet"; exit 0; }
 step "tests: building static guest programs"
-make -s -C "$ROOT/tests/guest" CC=${CROSS}gcc O="$OUT/tests" ||
+make -s -C "$ROOT/tests/guest" CC=${CROSS}gcc O="$OUT/tests" BENCH_CACHE="$CACHE" ||
 	die "tests: build of tests/guest"
