@@ -75,6 +75,8 @@ static struct tce_view_chunk *chunk_alloc(int nid, gfp_t gfp)
 {
 	struct tce_view_chunk *chunk;
 
+	/* Sized by what a user maps: charged to the user's memory cgroup */
+	gfp |= __GFP_ACCOUNT;
 	chunk = kzalloc_node(sizeof(*chunk), gfp, nid);
 	if (!chunk)
 		return NULL;
@@ -239,12 +241,13 @@ struct tce_view *tce_view_create(unsigned long entries, int nid)
 	if (!entries)
 		return NULL;
 
-	view = kzalloc_node(sizeof(*view), GFP_KERNEL, nid);
+	view = kzalloc_node(sizeof(*view), GFP_KERNEL_ACCOUNT, nid);
 	if (!view)
 		return NULL;
 
 	view->nr_chunks = DIV_ROUND_UP(entries, CHUNK_ENTRIES);
-	view->dir = kvcalloc(view->nr_chunks, sizeof(*view->dir), GFP_KERNEL);
+	view->dir = kvcalloc(view->nr_chunks, sizeof(*view->dir),
+			     GFP_KERNEL_ACCOUNT);
 	if (!view->dir) {
 		kfree(view);
 		return NULL;
@@ -405,7 +408,7 @@ static __be64 *useraddr_alloc(struct tce_view *view, unsigned long idx)
 	unsigned long c = chunk_of(idx);
 	__be64 *uas;
 
-	uas = kzalloc_node(CHUNK_ARRAY_BYTES, GFP_KERNEL, view->nid);
+	uas = kzalloc_node(CHUNK_ARRAY_BYTES, GFP_KERNEL_ACCOUNT, view->nid);
 	if (!uas)
 		return NULL;
 
@@ -656,12 +659,16 @@ int tce_view_xchg_range(struct tce_view *view, unsigned long first,
 	return ret;
 }
 
-/* Called with the lock held: take slots [lo, hi) of @chunk, see below */
+/*
+ * Called with the lock held: take slots [lo, hi) of @chunk, see below.
+ * @taken gets a bit for each slot taken, in the order of @old.
+ */
 static unsigned int chunk_take_locked(struct tce_view *view,
 				      struct tce_view_chunk *chunk,
 				      unsigned int lo, unsigned int hi,
 				      struct tce_range_entry *old,
-				      unsigned long max, unsigned long *nr)
+				      unsigned long max, unsigned long *nr,
+				      unsigned long *taken)
 {
 	struct chunk_delta d = { 0 };
 	unsigned int slot;
@@ -674,6 +681,7 @@ static unsigned int chunk_take_locked(struct tce_view *view,
 		old[*nr].tce = chunk->tces[slot];
 		old[*nr].ua = ua;
 		(*nr)++;
+		__set_bit(slot, taken);
 		slot_store_locked(chunk, slot, 0, &d);
 		if (ua)
 			chunk->uas[slot] = 0;
@@ -682,9 +690,119 @@ static unsigned int chunk_take_locked(struct tce_view *view,
 	return slot - lo;
 }
 
+/*
+ * Called with the lock held: give the slots set in @taken back what they
+ * held, @old[0] for the first. They stay dirty, so the next flush puts the
+ * old values back wherever the failed write reached.
+ */
+static void chunk_untake_locked(struct tce_view *view,
+				struct tce_view_chunk *chunk,
+				const unsigned long *taken,
+				const struct tce_range_entry *old)
+{
+	struct chunk_delta d = { 0 };
+	unsigned int slot;
+
+	for_each_set_bit(slot, taken, CHUNK_ENTRIES) {
+		slot_store_locked(chunk, slot, old->tce, &d);
+		if (old->ua)
+			chunk->uas[slot] = cpu_to_be64(old->ua);
+		old++;
+	}
+	delta_apply_locked(view, chunk, &d);
+}
+
+/*
+ * Called with the lock held: slots [@lo, @hi) hold in the hardware what
+ * the shadow says
+ */
+static void slots_clean_locked(struct tce_view *view,
+			       struct tce_view_chunk *chunk, unsigned int lo,
+			       unsigned int hi)
+{
+	unsigned int slot;
+
+	for (slot = lo; slot < hi; slot++)
+		view->nr_dirty -= __test_and_clear_bit(slot, chunk->dirty);
+}
+
+/* Did any of the @n entries @old hold a TCE? */
+static bool range_has_tce(const struct tce_range_entry *old, unsigned long n)
+{
+	while (n--)
+		if (old[n].tce)
+			return true;
+	return false;
+}
+
+/*
+ * Called with the lock held: clear in the hardware the slots of chunk @c
+ * set in @taken (@old: what they held), with one run of zeros from the
+ * first to the last; all of them are zero in the shadow now. If the write
+ * fails, give them back what they held and return -EIO (status in @w).
+ */
+static int chunk_clear_write_locked(struct tce_view *view, unsigned long c,
+				    const unsigned long *taken,
+				    const struct tce_range_entry *old,
+				    unsigned long n, struct tce_view_writer *w)
+{
+	struct tce_view_chunk *chunk = view->dir[c];
+	unsigned int lo = find_first_bit(taken, CHUNK_ENTRIES);
+	unsigned int hi = find_last_bit(taken, CHUNK_ENTRIES) + 1;
+	long rc;
+
+	/* Only user addresses: the hardware holds nothing there */
+	if (!range_has_tce(old, n))
+		return 0;
+	rc = w->sink->write(w->ctx, c * CHUNK_ENTRIES + lo, NULL, hi - lo);
+	if (rc) {
+		chunk_untake_locked(view, chunk, taken, old);
+		w->hstatus = rc;
+		return -EIO;
+	}
+	slots_clean_locked(view, chunk, lo, hi);
+	return 0;
+}
+
+/*
+ * Take slots [lo, hi) of chunk @c into @old and clear them in the hardware
+ * through @w, freeing the chunk if that emptied it. Returns the slots gone
+ * through, or -EIO when the hardware refused (the chunk is as it was).
+ */
+static long chunk_take(struct tce_view *view, unsigned long c,
+		       unsigned int lo, unsigned int hi,
+		       struct tce_range_entry *old, unsigned long max,
+		       unsigned long *nr, struct tce_view_writer *w)
+{
+	DECLARE_BITMAP(taken, CHUNK_ENTRIES);
+	struct tce_view_chunk *chunk, *dead = NULL;
+	unsigned long first = *nr;
+	long ret;
+
+	bitmap_zero(taken, CHUNK_ENTRIES);
+	spin_lock(&view->lock);
+	chunk = view->dir[c];
+	if (!chunk) {
+		spin_unlock(&view->lock);
+		return hi - lo;
+	}
+	ret = chunk_take_locked(view, chunk, lo, hi, old, max, nr, taken);
+	if (*nr > first &&
+	    chunk_clear_write_locked(view, c, taken, old + first, *nr - first,
+				     w)) {
+		*nr = first;
+		ret = -EIO;
+	}
+	if (ret >= 0)
+		dead = chunk_reap_locked(view, c);
+	spin_unlock(&view->lock);
+	chunk_free(dead);
+	return ret;
+}
+
 /**
- * tce_view_take_range() - clear the used entries of a range, keeping what
- *	they held
+ * tce_view_take_range() - clear the used entries of a range in the view
+ *	and in the hardware, keeping what they held
  * @view: the view.
  * @first: first entry index, relative to the window.
  * @count: number of entries; the range is clipped to the window.
@@ -692,23 +810,32 @@ static unsigned int chunk_take_locked(struct tce_view *view,
  *	cleared.
  * @max: room in @old.
  * @nr: entries of @old in use; grows by one per entry cleared.
+ * @w: where the zeros are written, one run per chunk (from its first to
+ *	its last used entry) under the view lock; @w->hstatus gets the status
+ *	of a failed write.
  *
- * An entry is used when it holds a TCE value or a user address. Cleared
- * entries that held a value become dirty. Absent chunks are skipped
- * without a lock.
+ * An entry is used when it holds a TCE value or a user address. When this
+ * returns, the hardware no longer holds the TCE of any entry counted in
+ * @old, so what they referenced can be released. A chunk whose write fails
+ * is left as it was (its entries keep their values and user addresses and
+ * are not counted in @old) and the take stops there; the chunks before it
+ * stay cleared and counted. Chunks left empty are freed; absent chunks are
+ * skipped without a lock.
  *
+ * Context: process or atomic context; takes the view spinlock.
  * Return: how many entries from @first on were gone through: @count, or
- * fewer when @old became full.
+ * fewer when @old became full; -EIO when a write failed.
  */
-unsigned long tce_view_take_range(struct tce_view *view, unsigned long first,
-				  unsigned long count,
-				  struct tce_range_entry *old,
-				  unsigned long max, unsigned long *nr)
+long tce_view_take_range(struct tce_view *view, unsigned long first,
+			 unsigned long count, struct tce_range_entry *old,
+			 unsigned long max, unsigned long *nr,
+			 struct tce_view_writer *w)
 {
-	struct tce_view_chunk *chunk;
 	unsigned long last, c;
-	unsigned int lo, hi, n;
+	unsigned int lo, hi;
+	long n;
 
+	w->hstatus = 0;
 	if (first >= view->entries)
 		return count;
 	last = first + min(count, view->entries - first);
@@ -716,11 +843,9 @@ unsigned long tce_view_take_range(struct tce_view *view, unsigned long first,
 		if (!READ_ONCE(view->dir[c]))
 			continue;
 		chunk_span(c, first, last, &lo, &hi);
-		spin_lock(&view->lock);
-		chunk = view->dir[c];
-		n = chunk ? chunk_take_locked(view, chunk, lo, hi, old, max, nr) :
-			    hi - lo;
-		spin_unlock(&view->lock);
+		n = chunk_take(view, c, lo, hi, old, max, nr, w);
+		if (n < 0)
+			return n;
 		if (n < hi - lo)
 			return c * CHUNK_ENTRIES + lo + n - first;
 	}

@@ -293,6 +293,15 @@ static u64 make_tce(unsigned long hpa, enum dma_data_direction dir)
 	return perm ? ((u64)hpa | perm) : 0;
 }
 
+/*
+ * The caller may release the page of the old TCE as soon as this returns
+ * (the in-tree VFIO backend and KVM's TCE code do, before their
+ * tce_kill()), so an entry that held a TCE is written through at once;
+ * if the hypervisor refuses, the shadow is rolled back to what it holds,
+ * *@hpa and *@direction are left alone and the error returned, and the
+ * caller keeps the page. A new TCE over an empty entry waits for
+ * tce_kill(), which writes a whole range of them in batches.
+ */
 static int window_xchg_no_kill(struct iommu_table *tbl, long index,
 			       unsigned long *hpa,
 			       enum dma_data_direction *direction)
@@ -308,6 +317,11 @@ static int window_xchg_no_kill(struct iommu_table *tbl, long index,
 	ret = tce_view_xchg(win->view, idx, &tce, GFP_KERNEL);
 	if (ret)
 		return ret;
+	if (tce) {
+		ret = tce_window_flush(win, index, 1);
+		if (ret)
+			return ret;
+	}
 
 	*direction = iommu_tce_direction(tce);
 	*hpa = tce & ~TCE_PERM_BITS;
@@ -426,22 +440,28 @@ static int window_range_xchg(struct iommu_table *tbl, unsigned long entry,
 	return w.hstatus ? tce_hstatus_to_errno(w.hstatus) : ret;
 }
 
-static unsigned long window_range_take(struct iommu_table *tbl,
-				       unsigned long entry, unsigned long n,
-				       struct tce_range_entry *old,
-				       unsigned long max, unsigned long *nr)
+static long window_range_clear(struct iommu_table *tbl, unsigned long entry,
+			       unsigned long n, struct tce_range_entry *old,
+			       unsigned long max, unsigned long *nr)
 {
 	struct tce_window *win = to_window(tbl);
-	long idx = window_range_index(win, entry, n);
+	struct tce_view_writer w = { .sink = &window_sink, .ctx = win };
+	long idx = window_range_index(win, entry, n), walked;
+	int err;
 
 	if (idx < 0)
-		return n;
-	return tce_view_take_range(win->view, idx, n, old, max, nr);
+		return -EINVAL;
+	walked = tce_view_take_range(win->view, idx, n, old, max, nr, &w);
+	if (walked >= 0)
+		return walked;
+	err = tce_hstatus_to_errno(w.hstatus);
+	record_error(win, entry, n, w.hstatus, err);
+	return err;
 }
 
 static const struct tce_range_ops window_range_ops = {
 	.exchange = window_range_xchg,
-	.take = window_range_take,
+	.clear = window_range_clear,
 };
 
 /**

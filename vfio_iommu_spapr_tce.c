@@ -10,8 +10,7 @@
  * iommu_tce_xchg_no_kill() per entry, then iommu_tce_kill() for the range;
  * on a table made by our platform module (pseries_tce_ddw), through its
  * range operations instead (include/tce_range.h), which do the same for a
- * whole range at once: an exchange writes the hardware itself, a take is
- * followed by iommu_tce_kill().
+ * whole range at once and write the hardware themselves.
  *
  * Several groups: on pSeries a table is the hypervisor table of one PE
  * (one LIOBN), so set_window() of the primary on another group fails with
@@ -60,11 +59,10 @@
 /* Marks an entry whose restore failed: its page must stay referenced */
 #define TCE_ENTRY_STUCK		(~0UL)
 /*
- * Most entries cleared between two iommu_tce_kill() calls: a range up to
- * this size takes one kill (one H_STUFF_TCE per run of zeros on pSeries)
+ * Most entries whose references an unmap holds before dropping them: a
+ * range up to this size takes one kill on the per-entry path
  */
 #define TCE_CLEAR_BATCH		65536UL
-#define TCE_CLEAR_BATCH_MIN	16
 /* A map or unmap of up to this many entries keeps them on the stack */
 #define TCE_SMALL_RANGE		16
 #define TCE_RESCHED_MASK	511
@@ -78,7 +76,9 @@ MODULE_PARM_DESC(fast_path,
  * A DMA window: the table, its range operations when the platform offers
  * them, and the locked_vm charged for its memory. The other fields are
  * kept for the primary only: the geometry it was created with, how many
- * groups hold a mirror of it, how many entries own a reference.
+ * groups hold a mirror of it, how many entries own a reference, and the
+ * first error of a clear the hardware refused (the entries it could not
+ * clear keep their references; the window takes no new mapping).
  */
 struct tce_window {
 	struct iommu_table *tbl;
@@ -88,6 +88,7 @@ struct tce_window {
 	u32 levels;
 	unsigned int nr_mirrors;
 	unsigned long mapped;
+	int error;
 };
 
 /* A group attached to the container, with its mirrors (see above) */
@@ -663,89 +664,77 @@ static void tce_batch_flush(struct tce_container *c, struct tce_clear_batch *b)
  * The mirrors go first; if one cannot be cleared, the primary entry and
  * its reference stay, so no table is left pointing at a released page.
  */
-static void tce_clear_one(struct tce_container *c, unsigned long entry,
-			  unsigned long ua, struct tce_clear_batch *b)
+static int tce_clear_one(struct tce_container *c, unsigned long entry,
+			 unsigned long ua, struct tce_clear_batch *b)
 {
 	struct iommu_table *tbl = c->win[b->num].tbl;
 	enum dma_data_direction dir = DMA_NONE;
 	unsigned long hpa = 0, tce;
+	int ret;
 
-	if (c->win[b->num].nr_mirrors && tce_mirrors_clear_one(c, b, entry)) {
-		pr_warn_ratelimited("vfio-spapr-tce: clearing mirror entry %lx failed, kept mapped\n",
-				    entry);
-		return;
+	if (c->win[b->num].nr_mirrors) {
+		ret = tce_mirrors_clear_one(c, b, entry);
+		if (ret)
+			return ret;
 	}
 	/* Before the exchange, which may free an emptied view chunk */
 	if (ua)
 		tce_view_put(tbl, entry, 0);
-	if (iommu_tce_xchg_no_kill(c->mm, tbl, entry, &hpa, &dir)) {
-		pr_warn_ratelimited("vfio-spapr-tce: clearing entry %lx failed\n",
-				    entry);
+	ret = iommu_tce_xchg_no_kill(c->mm, tbl, entry, &hpa, &dir);
+	if (ret) {
 		if (ua)
 			tce_view_put(tbl, entry, ua);
-		return;
+		return ret;
 	}
 	tce_batch_changed(b, entry);
 	tce = tce_pack(hpa, dir);
 	if (!tce_owns_ref(c, tce, ua) && !ua)
-		return;
+		return 0;
 	b->old[b->n].tce = tce;
 	b->old[b->n].ua = ua;
 	b->n++;
-}
-
-/* Clear through the platform's range operations: no mirrors */
-static void tce_take_with(struct tce_container *c, unsigned long entry,
-			  unsigned long pages, struct tce_clear_batch *b)
-{
-	struct tce_window *w = &c->win[b->num];
-	unsigned long walked, nr;
-
-	while (pages) {
-		nr = b->n;
-		walked = w->range->take(w->tbl, entry, pages, b->old, b->size,
-					&nr);
-		if (nr > b->n) {
-			tce_batch_changed(b, entry);
-			tce_batch_changed(b, entry + walked - 1);
-		}
-		b->n = nr;
-		entry += walked;
-		pages -= walked;
-		if (b->n == b->size)
-			tce_batch_flush(c, b);
-		cond_resched();
-	}
-	tce_batch_flush(c, b);
+	return 0;
 }
 
 /*
- * Clear a few entries through the platform's range exchange: zeros in,
- * written to the hardware before it returns, so the old references can be
- * dropped at once (no mirrors). One call, as for a map of that size; if
- * the hypervisor refuses, every entry keeps its mapping and reference.
+ * Clear through the platform's range operations (no mirrors): each call
+ * clears its entries in the hardware before it returns, so what they held
+ * is released right after it. Stops at the first refusal.
  */
-static void tce_clear_small(struct tce_container *c, int num,
-			    unsigned long entry, unsigned long pages)
+static int tce_clear_by_range(struct tce_container *c, unsigned long entry,
+			      unsigned long pages, struct tce_clear_batch *b)
 {
-	struct tce_range_entry old[TCE_SMALL_RANGE] = { 0 };
-	struct tce_window *w = &c->win[num];
+	struct tce_window *w = &c->win[b->num];
+	unsigned long nr;
+	long walked;
 
-	if (w->range->exchange(w->tbl, entry, pages, old)) {
-		pr_warn_ratelimited("vfio-spapr-tce: clearing entries %lx..%lx failed, kept mapped\n",
-				    entry, entry + pages - 1);
-		return;
+	while (pages) {
+		nr = 0;
+		walked = w->range->clear(w->tbl, entry, pages, b->old, b->size,
+					 &nr);
+		b->n = nr;
+		tce_batch_flush(c, b);
+		if (walked < 0)
+			return walked;
+		entry += walked;
+		pages -= walked;
+		cond_resched();
 	}
-	w->mapped -= min(w->mapped, tce_drop_olds(c, w->tbl, old, pages));
+	return 0;
 }
 
-/* Clear entry by entry, in the primary and its mirrors */
-static void tce_clear_with(struct tce_container *c, unsigned long entry,
-			   unsigned long pages, struct tce_clear_batch *b)
+/*
+ * Clear entry by entry, in the mirrors and then the primary. An entry that
+ * a table refuses to clear keeps its mapping and its reference; the first
+ * such error is returned once the rest of the range is done.
+ */
+static int tce_clear_by_entry(struct tce_container *c, unsigned long entry,
+			      unsigned long pages, struct tce_clear_batch *b)
 {
 	struct iommu_table *tbl = c->win[b->num].tbl;
 	unsigned long end = entry + pages, e, ua, skip;
 	unsigned int iter = 0;
+	int ret, err = 0;
 
 	for (e = entry; e < end; e++) {
 		if (!(++iter & TCE_RESCHED_MASK))
@@ -755,44 +744,61 @@ static void tce_clear_with(struct tce_container *c, unsigned long entry,
 			e += min(skip, end - e) - 1;
 			continue;
 		}
-		tce_clear_one(c, e, ua, b);
+		ret = tce_clear_one(c, e, ua, b);
+		if (ret && !err) {
+			pr_warn_ratelimited("vfio-spapr-tce: clearing entry %lx failed (%d), kept mapped\n",
+					    e, ret);
+			err = ret;
+		}
 		if (b->n == b->size)
 			tce_batch_flush(c, b);
 	}
 	tce_batch_flush(c, b);
+	return err;
+}
+
+/*
+ * Window @num could not clear all it was asked to: its remaining entries
+ * keep their references (leaked if nothing clears them later, never freed
+ * under the device), and it maps nothing more. Said once.
+ */
+static void tce_window_failed(struct tce_container *c, int num, int err)
+{
+	if (c->win[num].error)
+		return;
+	c->win[num].error = err;
+	pr_err("vfio-spapr-tce: window %d (liobn %lx): the hypervisor refused to clear TCEs (%d); their pages stay pinned, the window takes no new mapping\n",
+	       num, c->win[num].tbl->it_index, err);
 }
 
 /*
  * Clear [entry, entry + pages) of window @num, in the primary and its
  * mirrors, and drop every reference those entries owned. A reference is
- * dropped only after iommu_tce_kill() covered its entry in every table,
- * so no device can reach the page any more.
+ * dropped only once its entry is cleared in every table, so no device can
+ * reach the page any more; an entry the hypervisor refused to clear keeps
+ * its reference, the window is marked failed and the errno returned.
  */
-static void tce_clear_range(struct tce_container *c, int num,
-			    unsigned long entry, unsigned long pages)
+static int tce_clear_range(struct tce_container *c, int num,
+			   unsigned long entry, unsigned long pages)
 {
-	struct tce_range_entry small[TCE_CLEAR_BATCH_MIN];
+	struct tce_range_entry small[TCE_SMALL_RANGE];
 	struct tce_clear_batch b = { .num = num };
 	bool range = c->win[num].range && !c->win[num].nr_mirrors;
 	unsigned long size;
+	int ret;
 
 	if (!pages)
-		return;
-	if (range && pages <= TCE_SMALL_RANGE) {
-		tce_clear_small(c, num, entry, pages);
-		return;
-	}
+		return 0;
 	/*
 	 * Room for every reference the range can own (at most the window's
-	 * count; a short count only means an extra kill), so that one kill
-	 * covers the whole range.
+	 * count; a short count only means more batches).
 	 */
 	size = min3(pages, c->win[num].mapped, TCE_CLEAR_BATCH);
 	b.old = small;
 	b.size = ARRAY_SIZE(small);
 	if (size > ARRAY_SIZE(small)) {
 		b.old = kvmalloc_array(size, sizeof(*b.old),
-				       GFP_KERNEL | __GFP_NOWARN);
+				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		b.size = size;
 		if (!b.old) {
 			b.old = small;
@@ -800,18 +806,21 @@ static void tce_clear_range(struct tce_container *c, int num,
 		}
 	}
 	if (range)
-		tce_take_with(c, entry, pages, &b);
+		ret = tce_clear_by_range(c, entry, pages, &b);
 	else
-		tce_clear_with(c, entry, pages, &b);
+		ret = tce_clear_by_entry(c, entry, pages, &b);
 	if (b.old != small)
 		kvfree(b.old);
+	if (ret)
+		tce_window_failed(c, num, ret);
+	return ret;
 }
 
-static void tce_clear_table(struct tce_container *c, int num)
+static int tce_clear_table(struct tce_container *c, int num)
 {
 	struct iommu_table *tbl = c->win[num].tbl;
 
-	tce_clear_range(c, num, tbl->it_offset, tbl->it_size);
+	return tce_clear_range(c, num, tbl->it_offset, tbl->it_size);
 }
 
 /* ---- mapping ----------------------------------------------------------- */
@@ -1405,11 +1414,18 @@ static int tce_window_create(struct tce_container *c, u32 page_shift,
 	return 0;
 }
 
-static void tce_window_destroy(struct tce_container *c, int num)
+/*
+ * Empty window @num and remove it. Entries the hypervisor refused to clear
+ * keep their references (leaked); the window goes all the same, and the
+ * clear's errno is returned.
+ */
+static int tce_window_destroy(struct tce_container *c, int num)
 {
-	tce_clear_table(c, num);
+	int ret = tce_clear_table(c, num);
+
 	tce_window_unset_groups(c, num);
 	tce_table_free(c, &c->win[num]);
+	return ret;
 }
 
 static int tce_window_remove(struct tce_container *c, u64 start)
@@ -1418,8 +1434,7 @@ static int tce_window_remove(struct tce_container *c, u64 start)
 
 	if (num < 0)
 		return -EINVAL;
-	tce_window_destroy(c, num);
-	return 0;
+	return tce_window_destroy(c, num);
 }
 
 /* The default 32-bit window is created lazily, on first use */
@@ -1566,8 +1581,15 @@ static void tce_prereg_release_all(struct tce_container *c)
 
 	c->prereg_hint = NULL;
 	list_for_each_entry_safe(p, tmp, &c->preregs, node) {
-		/* The tables are gone: no entry of ours maps the region */
-		WARN_ON(p->mapped || mm_iommu_put(c->mm, p->mem));
+		/*
+		 * Entries the hypervisor refused to clear still map the
+		 * region: it stays registered and pinned (leaked).
+		 */
+		if (p->mapped)
+			pr_err("vfio-spapr-tce: %lu entries could not be cleared, registered memory at ua %lx (%lu bytes) leaked\n",
+			       p->mapped, p->ua, p->size);
+		else
+			WARN_ON(mm_iommu_put(c->mm, p->mem));
 		list_del(&p->node);
 		kfree(p);
 	}
@@ -1702,6 +1724,8 @@ static long tce_do_map(struct tce_container *c,
 	num = tce_window_find(c, p->iova);
 	if (num < 0)
 		return -ENXIO;
+	if (c->win[num].error)
+		return -EIO;
 	tbl = c->win[num].tbl;
 	ret = tce_map_args_check(tbl, p, dir);
 	if (ret)
@@ -1747,10 +1771,10 @@ static long tce_do_unmap(struct tce_container *c,
 	ret = tce_range_check(tbl, p->iova, p->size);
 	if (ret)
 		return ret;
-	tce_clear_range(c, num, p->iova >> tbl->it_page_shift,
-			p->size >> tbl->it_page_shift);
+	ret = tce_clear_range(c, num, p->iova >> tbl->it_page_shift,
+			      p->size >> tbl->it_page_shift);
 	tce_window_flush(c, num);
-	return 0;
+	return ret;
 }
 
 static long tce_ioctl_unmap(struct tce_container *c, void __user *uarg)

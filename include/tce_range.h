@@ -12,12 +12,11 @@
  * stay valid while the caller holds the table: a table of ours pins the
  * module that made it.
  *
- * An exchange writes its new TCEs to the hardware before it returns (one
- * H_PUT_TCE_INDIRECT per 512 entries), so a map needs no iommu_tce_kill().
- * A take does not reach the hardware: as after xchg_no_kill(), the caller
- * makes the cleared entries visible with iommu_tce_kill() (one H_STUFF_TCE
- * for a whole range) and drops what the old entries referenced only after
- * that. Neither marks pages dirty; that is the caller's business
+ * Both write the hardware before they return: an exchange its new TCEs (one
+ * H_PUT_TCE_INDIRECT per 512 entries), a clear its zeros (one H_STUFF_TCE
+ * per 512-entry chunk), so neither needs iommu_tce_kill(), and what a
+ * cleared entry referenced can be released as soon as the clear returns.
+ * Neither marks pages dirty; that is the caller's business
  * (iommu_tce_xchg_no_kill() does it for the per-entry path).
  */
 #ifndef _TCE_RANGE_H
@@ -47,18 +46,23 @@ struct tce_range_entry {
  *	hypercall) the table and @st are as they were; after a failed
  *	hypercall the hardware holds the old TCEs again only once the caller
  *	has called iommu_tce_kill() on the range. Process context, may sleep.
- * @take: clear the entries of @entry .. @entry + @n - 1 that hold a TCE or a
- *	user address, storing what they held in @old[*@nr ..] and counting
- *	them in *@nr, until *@nr reaches @max. Returns how many entries it
- *	went through: @n, or fewer when @old became full. The cleared
- *	entries are dirty until iommu_tce_kill() writes them out.
+ * @clear: clear the entries of @entry .. @entry + @n - 1 that hold a TCE or
+ *	a user address, in the table and in the hardware, storing what they
+ *	held in @old[*@nr ..] and counting them in *@nr, until *@nr reaches
+ *	@max. Returns how many entries it went through (@n, or fewer when
+ *	@old became full), or a negative errno: -EINVAL for a range outside
+ *	the window, or that of a hypercall the hardware refused. Per entry:
+ *	an entry counted in @old is cleared in the hardware; an entry the
+ *	hardware may still map is not counted and keeps its TCE and user
+ *	address, so the caller keeps what it references. Process or atomic
+ *	context.
  */
 struct tce_range_ops {
 	int (*exchange)(struct iommu_table *tbl, unsigned long entry,
 			unsigned long n, struct tce_range_entry *st);
-	unsigned long (*take)(struct iommu_table *tbl, unsigned long entry,
-			      unsigned long n, struct tce_range_entry *old,
-			      unsigned long max, unsigned long *nr);
+	long (*clear)(struct iommu_table *tbl, unsigned long entry,
+		      unsigned long n, struct tce_range_entry *old,
+		      unsigned long max, unsigned long *nr);
 };
 
 const struct tce_range_ops *tce_range_ops_of(struct iommu_table *tbl);

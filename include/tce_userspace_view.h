@@ -88,10 +88,10 @@ __be64 *tce_view_useraddr(struct tce_view *view, unsigned long idx,
 int tce_view_xchg_range(struct tce_view *view, unsigned long first,
 			unsigned long count, struct tce_range_entry *st,
 			struct tce_view_writer *w);
-unsigned long tce_view_take_range(struct tce_view *view, unsigned long first,
-				  unsigned long count,
-				  struct tce_range_entry *old,
-				  unsigned long max, unsigned long *nr);
+long tce_view_take_range(struct tce_view *view, unsigned long first,
+			 unsigned long count, struct tce_range_entry *old,
+			 unsigned long max, unsigned long *nr,
+			 struct tce_view_writer *w);
 void tce_view_clear_range(struct tce_view *view, unsigned long first,
 			  unsigned long count);
 long tce_view_flush(struct tce_view *view, unsigned long first,

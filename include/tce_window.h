@@ -4,10 +4,12 @@
  * sparse shadow (tce_userspace_view.h) and write them to the platform
  * through a TCE backend (tce_backend.h) in batches.
  *
- * xchg_no_kill() changes the shadow only; tce_kill() writes the dirty
- * entries of a range: one stuff() per run of zeros (runs span chunks and
- * are not limited to 512 entries), one put_many() per run of up to 512
- * values within a chunk, put() for a lone entry. it_level_size is the
+ * xchg_no_kill() of a new TCE into an empty entry changes the shadow only;
+ * one that replaces or clears a TCE writes the entry through before it
+ * returns, since its caller may release the old page at once. tce_kill()
+ * writes the dirty entries of a range: one stuff() per run of zeros (runs
+ * span chunks), one put_many() per run of up to 512 values within a chunk,
+ * put() for a lone entry. it_level_size is the
  * chunk size of the view (512), so that the VFIO backends can skip a
  * whole block whose useraddrptr() is NULL. Entry numbers are absolute:
  * entry i is the TCE of bus address i << it_page_shift, and the window

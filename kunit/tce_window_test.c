@@ -139,6 +139,15 @@ static void env_unmap(struct kunit *test, struct win_env *env,
 	}
 }
 
+/*
+ * Clear window indexes [idx, idx + n) through it_ops->clear(): zeros into
+ * the shadow, then one flush (one stuff per run of zeros)
+ */
+static void env_clear(struct win_env *env, unsigned long idx, unsigned long n)
+{
+	env->tbl->it_ops->clear(env->tbl, env->first + idx, n);
+}
+
 static void env_kill(struct win_env *env, unsigned long idx, unsigned long n)
 {
 	env->tbl->it_ops->tce_kill(env->tbl, env->first + idx, n);
@@ -542,8 +551,7 @@ static void window_map_range_boundary(struct kunit *test)
 	expect_table(test, env, 500, 1101, DMA_TO_DEVICE);
 
 	tce_fake_reset_log(env->fake);
-	env_unmap(test, env, 500, 601);
-	env_kill(env, 500, 601);
+	env_clear(env, 500, 601);
 	/* The zeros are one run across the chunk boundaries */
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
@@ -615,18 +623,18 @@ static void window_exchange_returns_old(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, env_xchg(env, 9, &hpa, &d), 0);
 	KUNIT_EXPECT_EQ(test, hpa, 0x11110000UL);
 	KUNIT_EXPECT_EQ(test, d, DMA_TO_DEVICE);
-	/* Exchanging again before the kill returns the pending value */
+	/* Replacing a TCE writes the new one at once, without a kill */
+	KUNIT_EXPECT_EQ(test, tce_fake_read(env->fake, 9),
+			0x22220000ULL | TCE_PCI_WRITE);
 	hpa = 0x33330000UL;
 	d = DMA_BIDIRECTIONAL;
 	KUNIT_ASSERT_EQ(test, env_xchg(env, 9, &hpa, &d), 0);
 	KUNIT_EXPECT_EQ(test, hpa, 0x22220000UL);
 	KUNIT_EXPECT_EQ(test, d, DMA_FROM_DEVICE);
 	KUNIT_EXPECT_EQ(test, tce_fake_read(env->fake, 9),
-			0x11110000ULL | TCE_PCI_READ);
-	env_kill(env, 9, 1);
-	KUNIT_EXPECT_EQ(test, tce_fake_read(env->fake, 9),
 			0x33330000ULL | PERM_RW);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_PUT), 2);
+	env_kill(env, 9, 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_PUT), 3);
 
 	hpa = 0;
 	d = DMA_NONE;
@@ -760,8 +768,7 @@ static void window_call_counts(struct kunit *test)
 	expect_table(test, env, 0, 16384, DMA_BIDIRECTIONAL);
 
 	tce_fake_reset_log(env->fake);
-	env_unmap(test, env, 0, 16384);
-	env_kill(env, 0, 16384);
+	env_clear(env, 0, 16384);
 	stuffs = tce_fake_count(env->fake, TCE_FAKE_STUFF);
 	kunit_info(test, "unmap of 16384 entries: %lu stuff, %lu calls in all (product target: at most 2)\n",
 		   stuffs, tce_fake_count(env->fake, TCE_FAKE_ANY));
@@ -789,8 +796,7 @@ static void window_call_counts_unaligned(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_PUT_MANY), 33);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 33);
 	tce_fake_reset_log(env->fake);
-	env_unmap(test, env, 100, 16384);
-	env_kill(env, 100, 16384);
+	env_clear(env, 100, 16384);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
 	expect_table(test, env, 0, 0, DMA_NONE);
@@ -808,8 +814,7 @@ static void window_stuff_cap(struct kunit *test)
 	env_kill(env, 0, 16384);
 	tce_fake_reset_log(env->fake);
 	env->win->stuff_max = 4096;
-	env_unmap(test, env, 0, 10000);
-	env_kill(env, 0, 16384);
+	env_clear(env, 0, 10000);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 3);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 3);
 	for (c = 0; c < 3; c++) {
@@ -825,9 +830,8 @@ static void window_stuff_cap(struct kunit *test)
 	/* The third call fails: the first two stuck, the rest rolls back */
 	env_map(test, env, 0, 10000, DMA_BIDIRECTIONAL);
 	env_kill(env, 0, 16384);
-	env_unmap(test, env, 0, 10000);
 	tce_fake_fail(env->fake, TCE_FAKE_STUFF, 3, H_HARDWARE, 0);
-	env_kill(env, 0, 16384);
+	env_clear(env, 0, 10000);
 	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), -EIO);
 	expect_table(test, env, 8192, 10000, DMA_BIDIRECTIONAL);
 	expect_shadow_is_fake(test, env);
@@ -928,8 +932,7 @@ static void window_single_tce_fallback(struct kunit *test)
 	expect_table(test, env, 100, 800, DMA_TO_DEVICE);
 
 	tce_fake_reset_log(env->fake);
-	env_unmap(test, env, 100, 700);
-	env_kill(env, 0, 1024);
+	env_clear(env, 100, 700);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_PUT),
 			f->unmap_puts);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF),
@@ -970,8 +973,7 @@ static void window_counts_calls(struct kunit *test)
 
 	env_map(test, env, 100, 700, DMA_TO_DEVICE);
 	env_kill(env, 0, 1024);
-	env_unmap(test, env, 100, 700);
-	env_kill(env, 0, 1024);
+	env_clear(env, 100, 700);
 	expect_window_counts_fake(test, env);
 	tce_call_stats_add_to(&env->win->calls, &c);
 	KUNIT_EXPECT_EQ(test, c.n[TCE_CALL_PUT], f->map_puts + f->unmap_puts);
@@ -1062,10 +1064,8 @@ static void window_fail_unmap(struct kunit *test)
 
 	env_map(test, env, 0, 1024, DMA_BIDIRECTIONAL);
 	env_kill(env, 0, 1024);
-	env_unmap(test, env, 0, 1024);
-	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
 	tce_fake_fail(env->fake, TCE_FAKE_STUFF, 1, H_HARDWARE, 0);
-	env_kill(env, 0, 1024);
+	env_clear(env, 0, 1024);
 	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), -EIO);
 	expect_table(test, env, 0, 1024, DMA_BIDIRECTIONAL);
 	expect_shadow_is_fake(test, env);
@@ -1074,9 +1074,43 @@ static void window_fail_unmap(struct kunit *test)
 }
 
 /*
- * A remap whose write fails: the exchange already handed the old address
- * back to the caller, yet the table and the rolled back shadow still hold
- * it. The sticky error is the caller's only hint (see DESIGN.md, issue 4/7).
+ * An exchange that replaces or clears a TCE reaches the hypervisor before
+ * it returns, since the caller (the in-tree VFIO backend, KVM) releases
+ * the old page right after it and calls tce_kill() only at the end of its
+ * loop. A new TCE into an empty entry still waits for the kill.
+ */
+static void window_xchg_writes_old_out(struct kunit *test)
+{
+	struct win_env *env = env_new(test, 0, 1024ULL << 12, 12,
+				      TCE_FAKE_HAS_ALL);
+	enum dma_data_direction d = DMA_FROM_DEVICE;
+	unsigned long hpa = 0x55550000UL;
+
+	env_map(test, env, 0, 16, DMA_TO_DEVICE);
+	env_kill(env, 0, 16);
+	tce_fake_reset_log(env->fake);
+
+	env_unmap(test, env, 5, 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_read(env->fake, 5), 0);
+	KUNIT_ASSERT_EQ(test, env_xchg(env, 6, &hpa, &d), 0);
+	KUNIT_EXPECT_EQ(test, hpa, env_hpa(env, 6));
+	KUNIT_EXPECT_EQ(test, d, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ(test, tce_fake_read(env->fake, 6),
+			tce_of(0x55550000UL, DMA_FROM_DEVICE));
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_PUT), 2);
+
+	env_map(test, env, 100, 1, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ(test, tce_fake_read(env->fake, 100), 0);
+	env_kill(env, 100, 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_read(env->fake, 100),
+			tce_of(env_hpa(env, 100), DMA_TO_DEVICE));
+	expect_shadow_is_fake(test, env);
+}
+
+/*
+ * A remap whose write fails: the exchange fails, the caller keeps the new
+ * address (nothing handed back) and the table and the shadow still hold
+ * the old TCE, whose page the caller therefore keeps.
  */
 static void window_fail_remap(struct kunit *test)
 {
@@ -1087,11 +1121,10 @@ static void window_fail_remap(struct kunit *test)
 
 	env_map(test, env, 3, 1, DMA_TO_DEVICE);
 	env_kill(env, 3, 1);
-	KUNIT_ASSERT_EQ(test, env_xchg(env, 3, &hpa, &d), 0);
-	KUNIT_EXPECT_EQ(test, hpa, env_hpa(env, 3));
-	KUNIT_EXPECT_EQ(test, d, DMA_TO_DEVICE);
 	tce_fake_fail(env->fake, TCE_FAKE_PUT, 1, H_HARDWARE, 0);
-	env_kill(env, 3, 1);
+	KUNIT_EXPECT_EQ(test, env_xchg(env, 3, &hpa, &d), -EIO);
+	KUNIT_EXPECT_EQ(test, hpa, 0x55550000UL);
+	KUNIT_EXPECT_EQ(test, d, DMA_FROM_DEVICE);
 	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), -EIO);
 	KUNIT_EXPECT_EQ(test, env_get(env, 3),
 			tce_of(env_hpa(env, 3), DMA_TO_DEVICE));
@@ -1280,6 +1313,69 @@ static unsigned long env_ua(struct win_env *env, unsigned long idx)
 	return pua ? be64_to_cpu(*pua) : 0;
 }
 
+/*
+ * The hardware no longer maps the page of any of the @nr entries @old a
+ * clear handed back: the caller may release them now.
+ */
+static void expect_cleared(struct kunit *test, struct win_env *env,
+			   const struct tce_range_entry *old, unsigned long nr)
+{
+	unsigned long i, idx, bad = 0;
+
+	for (i = 0; i < nr; i++) {
+		idx = (old[i].ua - RANGE_UA) >> env->shift;
+		if (idx < env->entries && !tce_fake_read(env->fake, idx))
+			continue;
+		if (bad++ < 4)
+			KUNIT_FAIL(test, "entry %lu handed back, still mapped",
+				   idx);
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0);
+}
+
+/*
+ * A clear the hypervisor refuses in its third chunk: the first two chunks
+ * are cleared and handed back; the entries of the third and fourth keep
+ * their TCEs and user addresses, in the table and in the view, and are
+ * not handed back, so their pages stay referenced. A second clear finishes
+ * the work.
+ */
+static void window_range_clear_fails(struct kunit *test)
+{
+	const struct failure *f = test->param_value;
+	struct win_env *env = env_new(test, DDW_START, 2048ULL << 16, 16,
+				      TCE_FAKE_HAS_ALL);
+	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
+	struct tce_range_entry *st = range_new(test, env, 0, 2048,
+					       DMA_BIDIRECTIONAL);
+	struct tce_range_entry *old = kunit_kcalloc(test, 2048, sizeof(*old),
+						    GFP_KERNEL);
+	unsigned long nr = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, old);
+	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first, 2048, st), 0);
+	tce_fake_fail(env->fake, TCE_FAKE_STUFF, 3, f->status, 0);
+	KUNIT_EXPECT_EQ(test, ops->clear(env->tbl, env->first, 2048, old, 2048,
+					 &nr), f->err);
+	KUNIT_EXPECT_EQ(test, nr, 1024);
+	expect_cleared(test, env, old, nr);
+	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), f->err);
+	expect_table(test, env, 1024, 2048, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_EQ(test, env_ua(env, 1024), RANGE_UA + (1024UL << 16));
+	KUNIT_EXPECT_EQ(test, env_ua(env, 2047), RANGE_UA + (2047UL << 16));
+	KUNIT_EXPECT_EQ(test, env_get(env, 1500),
+			tce_of(env_hpa(env, 1500), DMA_BIDIRECTIONAL));
+
+	nr = 0;
+	KUNIT_EXPECT_EQ(test, ops->clear(env->tbl, env->first, 2048, old, 2048,
+					 &nr), 2048);
+	KUNIT_EXPECT_EQ(test, nr, 1024);
+	KUNIT_EXPECT_EQ(test, old[0].ua, RANGE_UA + (1024UL << 16));
+	expect_cleared(test, env, old, nr);
+	expect_table(test, env, 0, 0, DMA_NONE);
+	expect_shadow_is_fake(test, env);
+}
+
 static void window_range_ops_of(struct kunit *test)
 {
 	struct win_env *env = env_new(test, DDW_START, 1ULL << 30, 16,
@@ -1294,8 +1390,8 @@ static void window_range_ops_of(struct kunit *test)
 /*
  * 16384 entries exchanged in one call: the old values come back, the
  * exchange writes them with 32 put_many and leaves the kill nothing to do;
- * the same range taken back in one call: one stuff at the kill, the view
- * empty again.
+ * the same range cleared in one call: one stuff per chunk, written before
+ * the call returns (no kill), the view empty again.
  */
 static void window_range_call_counts(struct kunit *test)
 {
@@ -1323,18 +1419,21 @@ static void window_range_call_counts(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 32);
 
 	tce_fake_reset_log(env->fake);
-	KUNIT_EXPECT_EQ(test, ops->take(env->tbl, env->first, 16384, old,
-					16384, &nr), 16384);
+	KUNIT_EXPECT_EQ(test, ops->clear(env->tbl, env->first, 16384, old,
+					 16384, &nr), 16384);
 	KUNIT_EXPECT_EQ(test, nr, 16384);
 	for (i = 0; i < 16384; i++)
 		bad += old[i].tce != tce_of(env_hpa(env, i), DMA_BIDIRECTIONAL) ||
 		       old[i].ua != RANGE_UA + (i << 16);
 	KUNIT_EXPECT_EQ(test, bad, 0);
 	KUNIT_EXPECT_EQ(test, env_ua(env, 100), 0);
-	env_kill(env, 0, 16384);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
 	expect_table(test, env, 0, 0, DMA_NONE);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 32);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 32);
+	for (i = 0; i < 32; i++)
+		KUNIT_EXPECT_EQ(test, tce_fake_call(env->fake, i)->npages, 512);
+	env_kill(env, 0, 16384);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 32);
 	KUNIT_EXPECT_LT(test, tce_window_view_bytes(env->win),
 			tce_view_directory_bytes(env->entries) + 512);
 }
@@ -1465,12 +1564,12 @@ static void window_range_limits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first, 0, st),
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
-	KUNIT_EXPECT_EQ(test, ops->take(env->tbl, env->first + 1023, 2, old, 2,
-					&nr), 2);
+	KUNIT_EXPECT_EQ(test, ops->clear(env->tbl, env->first + 1023, 2, old, 2,
+					 &nr), -EINVAL);
 	KUNIT_EXPECT_EQ(test, nr, 0);
 }
 
-/* A full @old stops the take; the next call goes on from there */
+/* A full @old stops the clear; the next call goes on from there */
 static void window_range_take_in_steps(struct kunit *test)
 {
 	struct win_env *env = env_new(test, DDW_START, 4096ULL << 16, 16,
@@ -1488,8 +1587,9 @@ static void window_range_take_in_steps(struct kunit *test)
 	env_kill(env, 0, env->entries);
 	while (idx < env->entries && calls++ < 10) {
 		nr = 0;
-		walked = ops->take(env->tbl, env->first + idx,
-				   env->entries - idx, old, 300, &nr);
+		walked = ops->clear(env->tbl, env->first + idx,
+				    env->entries - idx, old, 300, &nr);
+		expect_cleared(test, env, old, nr);
 		KUNIT_EXPECT_GT(test, walked, 0);
 		if (nr)
 			KUNIT_EXPECT_EQ(test, old[0].tce,
@@ -1500,7 +1600,6 @@ static void window_range_take_in_steps(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, total, 1000);
 	KUNIT_EXPECT_EQ(test, calls, 4);
-	env_kill(env, 0, env->entries);
 	expect_table(test, env, 0, 0, DMA_NONE);
 	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
 }
@@ -1530,6 +1629,7 @@ static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE_PARAM(window_fail_mid_batch_kill, failure_gen_params),
 	KUNIT_CASE_PARAM(window_fail_mid_batch_flush, failure_gen_params),
 	KUNIT_CASE(window_fail_unmap),
+	KUNIT_CASE(window_xchg_writes_old_out),
 	KUNIT_CASE(window_fail_remap),
 	KUNIT_CASE(window_fail_fallback),
 	KUNIT_CASE(window_sticky_error),
@@ -1543,6 +1643,7 @@ static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE_PARAM(window_range_exchange_fails, failure_gen_params),
 	KUNIT_CASE(window_range_exchange_zeros),
 	KUNIT_CASE(window_range_limits),
+	KUNIT_CASE_PARAM(window_range_clear_fails, failure_gen_params),
 	KUNIT_CASE(window_range_take_in_steps),
 	{}
 };
