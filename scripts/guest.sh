@@ -28,7 +28,7 @@ mem=${GUEST_MEM:-4G}
 # huge pages); the debug kernel with radix, as KVM pSeries guests do (and
 # KASAN needs it on ppc64).
 mmu=disable_radix
-[ "$variant" = debug ] && mmu=
+[ "$(variant_flavour "$variant")" = debug ] && mmu=
 
 disk=$dir/nvme.img
 [ -f "$disk" ] || truncate -s 64M "$disk"

@@ -1,32 +1,69 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Build the bench kernel: scripts/kernel.sh plain|debug
-# Reuses the build while the source version, the fragments and the compiler
-# are those it was built from.
+# Build a bench kernel: scripts/kernel.sh VARIANT
+# VARIANT is plain or debug for the 6.12 kernel, plain-7.3 or debug-7.3
+# for 7.3 (see lib.sh). Reuses the build while the source version, the
+# fragments and the compiler are those it was built from.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-variant=${1:?usage: kernel.sh plain|debug}
+variant=${1:?usage: kernel.sh plain|debug|plain-VERSION|debug-VERSION}
+version=$(variant_kernel "$variant")
+flavour=$(variant_flavour "$variant")
 fragments=("$ROOT/config/pseries.config")
-[ "$variant" = debug ] && fragments+=("$ROOT/config/debug.config")
+[ "$flavour" = debug ] && fragments+=("$ROOT/config/debug.config")
 kdir=$(kbuild_dir "$variant")
+src=$(ksrc_dir "$version")
+# 6.12 keeps the stamp name it had before there were two kernels, so that
+# an existing cache stays valid
+stamp=$CACHE/source-$version.stamp
+[ "$version" = "$DEFAULT_KERNEL" ] && stamp=$CACHE/source.stamp
 
-extract_source() {
-	local version stamp=$CACHE/source.stamp
-	version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) ||
-		die "kernel: linux-source-6.12 is not installed (run scripts/setup.sh)"
-	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$version" ] && [ -f "$KSRC/Makefile" ]; then
+# The source package: installed with apt (6.12) or downloaded (7.3)
+package_version() {
+	local deb
+	if dpkg-query -W -f='${Status}' "linux-source-$version" 2>/dev/null |
+	   grep -q 'ok installed'; then
+		dpkg-query -W -f='${Version}' "linux-source-$version"
 		return
 	fi
-	step "kernel: extracting linux-source-6.12 $version"
-	rm -rf "$KSRC" "$CACHE"/build-*
+	deb=$(kernel_deb "$version")
+	[ -n "$deb" ] || die "kernel: linux-source-$version is neither installed nor downloaded (run scripts/setup.sh)"
+	dpkg-deb -f "$deb" Version
+}
+
+# tarball_of PKGVERSION: the source tarball, unpacking a downloaded package
+tarball_of() {
+	local deb unpacked=$CACHE/debs/linux-source-$version-$1
+	if [ -f "/usr/src/linux-source-$version.tar.xz" ] &&
+	   dpkg-query -W -f='${Status}' "linux-source-$version" 2>/dev/null | grep -q 'ok installed'; then
+		echo "/usr/src/linux-source-$version.tar.xz"
+		return
+	fi
+	if [ ! -d "$unpacked" ]; then
+		deb=$(kernel_deb "$version")
+		dpkg-deb -x "$deb" "$unpacked.tmp" || die "kernel: unpacking $deb"
+		mv "$unpacked.tmp" "$unpacked"
+	fi
+	echo "$unpacked/usr/src/linux-source-$version.tar.xz"
+}
+
+extract_source() {
+	local pkg tarball
+	pkg=$(package_version)
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pkg" ] && [ -f "$src/Makefile" ]; then
+		return
+	fi
+	tarball=$(tarball_of "$pkg")
+	step "kernel: extracting linux-source-$version $pkg"
+	rm -rf "$src"
 	mkdir -p "$CACHE"
-	tar -C "$CACHE" -xf "$KSRC_TARBALL" || die "kernel: extracting $KSRC_TARBALL"
-	echo "$version" > "$stamp"
+	tar -C "$CACHE" -xf "$tarball" || die "kernel: extracting $tarball"
+	echo "$pkg" > "$stamp"
 }
 
 config_hash() {
-	{ cat "$CACHE/source.stamp" "${fragments[@]}"; "${CROSS}gcc" --version; } |
+	{ cat "$stamp" "${fragments[@]}"; "${CROSS}gcc" --version; } |
 		sha256sum | cut -d' ' -f1
 }
 
@@ -35,7 +72,7 @@ configure() {
 	mkdir -p "$kdir"
 	cat "${fragments[@]}" > "$merged"
 	step "kernel[$variant]: allnoconfig + $(basename -a "${fragments[@]}" | tr '\n' ' ')"
-	make -s -C "$KSRC" O="$kdir" "${KMAKE_ARGS[@]}" KCONFIG_ALLCONFIG="$merged" allnoconfig \
+	make -s -C "$src" O="$kdir" "${KMAKE_ARGS[@]}" KCONFIG_ALLCONFIG="$merged" allnoconfig \
 		> "$kdir/config.log" 2>&1 || die "kernel[$variant]: configure (see $kdir/config.log)"
 	check_config "$merged"
 }
@@ -56,7 +93,7 @@ check_config() {
 build() {
 	step "kernel[$variant]: building vmlinux and modules (-j$JOBS, log $kdir/build.log)"
 	local start=$SECONDS
-	make -C "$KSRC" O="$kdir" "${KMAKE_ARGS[@]}" -j"$JOBS" vmlinux modules \
+	make -C "$src" O="$kdir" "${KMAKE_ARGS[@]}" -j"$JOBS" vmlinux modules \
 		> "$kdir/build.log" 2>&1 || { tail -30 "$kdir/build.log"; die "kernel[$variant]: build (see $kdir/build.log)"; }
 	step "kernel[$variant]: built in $((SECONDS - start))s"
 }

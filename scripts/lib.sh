@@ -28,3 +28,35 @@ die() {
 kbuild_dir() {
 	echo "$CACHE/build-$1"
 }
+
+# Kernels: Debian's linux-source-6.12 (the base of Debian 13, RHEL 10,
+# SLES 16; installed by setup.sh) and linux-source-7.3 (the newest stable,
+# from trixie-backports, downloaded by setup.sh into the cache without
+# touching the machine's apt configuration). A variant is FLAVOUR for the
+# 6.12 kernel or FLAVOUR-VERSION: plain, debug, plain-7.3, debug-7.3.
+DEFAULT_KERNEL=6.12
+KERNELS=(6.12 7.3)
+
+# variant_kernel VARIANT: the kernel version of a variant.
+variant_kernel() {
+	case $1 in
+	*-*) echo "${1#*-}" ;;
+	*) echo "$DEFAULT_KERNEL" ;;
+	esac
+}
+
+# variant_flavour VARIANT: plain, debug or series.
+variant_flavour() {
+	echo "${1%%-*}"
+}
+
+# ksrc_dir VERSION: the extracted source of that kernel.
+ksrc_dir() {
+	echo "$CACHE/linux-source-$1"
+}
+
+# kernel_deb VERSION: the downloaded linux-source package of a kernel that
+# is not installed with apt (empty if there is none).
+kernel_deb() {
+	find "$CACHE/debs" -maxdepth 1 -name "linux-source-$1_*_all.deb" 2>/dev/null | sort | tail -1
+}

@@ -30,8 +30,53 @@ works() {
 	dpkg -s busybox-static:ppc64el > /dev/null 2>&1 ||
 		{ echo "    busybox-static:ppc64el missing"; ok=1; }
 	dpkg -s libssl-dev libelf-dev > /dev/null 2>&1 || { echo "    libssl-dev/libelf-dev missing"; ok=1; }
+	[ -n "$(kernel_deb "$NEWEST_KERNEL")" ] ||
+		{ echo "    linux-source-$NEWEST_KERNEL not downloaded"; ok=1; }
 	rm -rf "$tmp"
 	return $ok
+}
+
+# The newest kernel's source comes from a newer suite than the machine's:
+# download the package into the cache through a private sources list
+# that names that suite on the machine's own Debian mirror, leaving the
+# apt configuration of the machine alone.
+NEWEST_KERNEL=7.3
+NEWEST_SUITE=trixie-backports
+
+# The machine's Debian mirror, from its apt sources (deb822 or one-line)
+debian_mirror() {
+	local uri
+	uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources |
+	      awk '{ print $2 }' | grep -v security | grep -m1 'debian/\?$' || true)
+	[ -n "$uri" ] ||
+		uri=$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
+		      awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' |
+		      grep -v security | grep -m1 'debian/\?$' || true)
+	echo "${uri:-http://deb.debian.org/debian}"
+}
+
+fetch_newest_kernel() {
+	local dir=$CACHE/apt opts
+	[ -n "$(kernel_deb "$NEWEST_KERNEL")" ] && return 0
+	step "setup: downloading linux-source-$NEWEST_KERNEL from $NEWEST_SUITE"
+	mkdir -p "$dir/lists/partial" "$dir/archives/partial" "$CACHE/debs"
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(debian_mirror) $NEWEST_SUITE main" \
+		> "$dir/sources.list"
+	# One architecture's indexes (the package is "all"): fewer files that
+	# a mirror in the middle of a sync can fail; as above, a failed index
+	# is tolerated and the download decides.
+	opts=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+	      -o Dir::State::Lists="$dir/lists" -o Dir::Cache::archives="$dir/archives"
+	      -o APT::Architectures::="$(dpkg --print-architecture)"
+	      -o APT::Sandbox::User=root)
+	for try in 1 2 3; do
+		apt-get -q "${opts[@]}" update > "$dir/update.log" 2>&1 && break
+		echo "apt-get update ($NEWEST_SUITE): attempt $try reported errors"
+		sleep 2
+	done
+	(cd "$CACHE/debs" && apt-get -q "${opts[@]}" download "linux-source-$NEWEST_KERNEL") \
+		> "$dir/download.log" 2>&1 ||
+		{ tail -5 "$dir/download.log"; die "setup: downloading linux-source-$NEWEST_KERNEL"; }
 }
 
 if works > /dev/null; then
@@ -56,5 +101,6 @@ step "setup: apt-get install ${PKGS[*]}"
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${PKGS[@]}" \
 	> "${TMPDIR:-/tmp}/bench-apt.log" 2>&1 ||
 	{ tail -20 "${TMPDIR:-/tmp}/bench-apt.log"; die "setup: apt-get install (log: ${TMPDIR:-/tmp}/bench-apt.log)"; }
+fetch_newest_kernel
 works || die "setup: packages installed but the tools above do not work"
 step "setup: done"

@@ -9,11 +9,12 @@
  * compatible with the running kernel: the VFIO core calls through this
  * structure by member offset.
  *
- * Matches Linux v6.2 .. v6.12: checked member by member against v6.12
- * drivers/vfio/vfio.h only; the layout is believed unchanged since v6.2
- * (pin_pages() with dma_addr_t and register_device() exist since v6.0,
- * CONFIG_VFIO_CONTAINER since v6.2). Re-check the layout in the target
- * kernel before widening the accepted range below.
+ * Matches Linux v6.2 .. v7.3: checked member by member against the
+ * drivers/vfio/vfio.h of v6.12 and of v7.3.4 (identical there); the layout
+ * is believed unchanged since v6.2 (pin_pages() with dma_addr_t and
+ * register_device() exist since v6.0, CONFIG_VFIO_CONTAINER since v6.2).
+ * Re-check the layout in the target kernel before widening the accepted
+ * range below.
  */
 #ifndef _COMPAT_VFIO_IOMMU_DRIVER_H
 #define _COMPAT_VFIO_IOMMU_DRIVER_H
@@ -22,7 +23,7 @@
 #include <linux/version.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0) || \
-	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+	LINUX_VERSION_CODE >= KERNEL_VERSION(7, 4, 0)
 #error "compat/vfio_iommu_driver.h: layout not verified for this kernel"
 #endif
 
