@@ -32,6 +32,7 @@
  * mapped here" and clearing can skip it without touching the table.
  */
 
+#include <linux/bitmap.h>
 #include <linux/err.h>
 #include <linux/kernel.h>
 #include <linux/list.h>
@@ -112,8 +113,20 @@ struct tce_prereg {
 	unsigned long ua;
 	unsigned long size;		/* bytes */
 	unsigned long mapped;
-	unsigned int shift;		/* of its pages, see tce_prereg_shift() */
+	unsigned long *contig;		/* see tce_prereg_contig_init() */
 	bool devmem;			/* device memory: no struct page */
+};
+
+/*
+ * A run of kernel pages of a registration that are physically contiguous:
+ * user address @ua was translated to @hpa, and [@ua, @end) follows it.
+ * The record is looked at only up to @limit, the end of what is mapped.
+ */
+struct tce_run {
+	unsigned long ua;
+	unsigned long hpa;
+	unsigned long end;
+	unsigned long limit;
 };
 
 struct tce_container {
@@ -245,13 +258,20 @@ static int tce_range_check(struct iommu_table *tbl, u64 iova, u64 size)
 
 /* ---- references on the memory behind an entry ------------------------- */
 
-/* Can an IOMMU page of @shift at @hpa be mapped without exposing more? */
+/*
+ * Can an IOMMU page of @shift at @hpa be mapped without exposing more? The
+ * hardware ignores the low bits of a TCE, so @hpa must be aligned to the
+ * IOMMU page; then a folio at least that large (folios are naturally
+ * aligned) holds the whole IOMMU page.
+ */
 static bool tce_page_fits(struct mm_struct *mm, unsigned long hpa,
 			  unsigned int shift)
 {
 	unsigned long size = 0;
 	struct page *page;
 
+	if (hpa & ((1UL << shift) - 1))
+		return false;
 	if (mm_iommu_is_devmem(mm, hpa, shift, &size))
 		return size == (1UL << shift);
 	page = pfn_to_page(hpa >> PAGE_SHIFT);
@@ -323,16 +343,49 @@ static void tce_prereg_release(struct tce_prereg *p, unsigned long n)
 }
 
 /*
- * v2: the host address of @ua in registration @p. mm_iommu_ua_to_hpa()
- * refuses an IOMMU page larger than the region's page shift, which
- * mm_iommu computed from the alignment of the region and the smallest
- * (huge) page pinned in it: a page it accepts is contained in one page of
- * the region, so tce_page_fits() has nothing left to check.
+ * Translate @ua, in registration @p, and find how far the kernel pages
+ * after it continue it physically (the contiguity record of @p). Always
+ * at PAGE_SHIFT: the page shift mm_iommu keeps for the region is not a
+ * containment guarantee (it carries a huge page's shift over the ordinary
+ * pages that follow it in the same region).
  */
-static int tce_prereg_hpa(struct tce_prereg *p, unsigned long ua,
-			  unsigned int shift, unsigned long *hpa)
+static int tce_prereg_run(const struct tce_prereg *p, unsigned long ua,
+			  struct tce_run *run)
 {
-	return mm_iommu_ua_to_hpa(p->mem, ua, shift, hpa) ? -EINVAL : 0;
+	unsigned long first = (ua - p->ua) >> PAGE_SHIFT;
+	unsigned long last = DIV_ROUND_UP(run->limit - p->ua, PAGE_SIZE);
+	unsigned long end;
+
+	if (mm_iommu_ua_to_hpa(p->mem, ua, PAGE_SHIFT, &run->hpa))
+		return -EINVAL;
+	end = find_next_zero_bit(p->contig, last, first + 1);
+	run->ua = ua;
+	run->end = p->ua + (end << PAGE_SHIFT);
+	return 0;
+}
+
+/*
+ * v2: the host address of the IOMMU page of @size at @ua, in registration
+ * @p, if that page is wholly contained in physically contiguous memory
+ * and aligned to its size, otherwise -EINVAL. @run is the current run:
+ * a page inside it costs an addition, a page after it a new translation
+ * (start with a zeroed @run whose limit is the end of the map).
+ */
+static int tce_prereg_page_hpa(const struct tce_prereg *p, unsigned long ua,
+			       unsigned long size, struct tce_run *run,
+			       unsigned long *hpa)
+{
+	int ret;
+
+	if (ua < run->ua || ua >= run->end) {
+		ret = tce_prereg_run(p, ua, run);
+		if (ret)
+			return ret;
+	}
+	if (size > run->end - ua)
+		return -EINVAL;
+	*hpa = run->hpa + (ua - run->ua);
+	return *hpa & (size - 1) ? -EINVAL : 0;
 }
 
 /*
@@ -343,11 +396,12 @@ static int tce_ref_prereg(struct tce_container *c, struct iommu_table *tbl,
 			  struct tce_prereg *p, unsigned long ua,
 			  unsigned long *hpa)
 {
-	unsigned int shift = tbl->it_page_shift;
+	unsigned long size = tce_page_size(tbl);
+	struct tce_run run = { .limit = ua + size };
 
 	if (!p)
-		p = tce_prereg_lookup(c, ua, 1UL << shift);
-	if (!p || tce_prereg_hpa(p, ua, shift, hpa))
+		p = tce_prereg_lookup(c, ua, size);
+	if (!p || tce_prereg_page_hpa(p, ua, size, &run, hpa))
 		return -EINVAL;
 	return tce_prereg_hold(p, 1);
 }
@@ -828,8 +882,9 @@ static int tce_clear_table(struct tce_container *c, int num)
 /*
  * v2, one registration @p holding the whole range: the TCEs and user
  * addresses of @pages entries from @ua, then one count for all of them.
- * One translation per block of the registration's page size (a 16M huge
- * page holds 256 64K IOMMU pages); the rest of the block follows from it.
+ * One translation per physically contiguous run of the registration (a
+ * 16M huge page holds 256 64K IOMMU pages); the rest of the run follows
+ * from it. An IOMMU page not wholly inside one run fails the whole range.
  */
 static int tce_prereg_get_range(struct tce_prereg *p, struct iommu_table *tbl,
 				unsigned long ua, unsigned long pages,
@@ -837,15 +892,14 @@ static int tce_prereg_get_range(struct tce_prereg *p, struct iommu_table *tbl,
 				struct tce_range_entry *st)
 {
 	unsigned long perm = iommu_direction_to_tce_perm(dir);
-	unsigned long block = 1UL << max(p->shift, tbl->it_page_shift);
 	unsigned long step = tce_page_size(tbl);
-	unsigned long i, hpa = 0;
+	struct tce_run run = { .limit = ua + pages * step };
+	unsigned long i, hpa;
 
-	for (i = 0; i < pages; i++, ua += step, hpa += step) {
+	for (i = 0; i < pages; i++, ua += step) {
 		if (i && !(i & TCE_RESCHED_MASK))
 			cond_resched();
-		if ((!i || !(ua & (block - 1))) &&
-		    tce_prereg_hpa(p, ua, tbl->it_page_shift, &hpa))
+		if (tce_prereg_page_hpa(p, ua, step, &run, &hpa))
 			return -EINVAL;
 		st[i].tce = hpa | perm;
 		st[i].ua = ua;
@@ -1489,21 +1543,36 @@ static bool tce_prereg_is_devmem(struct tce_container *c,
 }
 
 /*
- * The page shift mm_iommu found for registration @p: it accepts an IOMMU
- * page of up to that size only if the region is made of pages at least
- * that large (huge pages, or device memory) and aligned to it, so each
- * aligned block of that size is physically contiguous. Found by asking
- * mm_iommu_ua_to_hpa() from the region's alignment down.
+ * The contiguity record of registration @p, from a translation of each of
+ * its kernel pages: bit i is set when page i starts where page i - 1 ends
+ * physically. A map translates only the first page of a run, and maps
+ * an IOMMU page only if it lies inside one run. One bit per kernel page,
+ * charged to the user (the region is user-sized).
  */
-static unsigned int tce_prereg_shift(const struct tce_prereg *p)
+static int tce_prereg_contig_init(struct tce_prereg *p)
 {
-	unsigned int shift = min(__ffs(p->ua | p->size), BITS_PER_LONG - 2UL);
-	unsigned long hpa;
+	unsigned long i, n = p->size >> PAGE_SHIFT, hpa, prev = 0;
 
-	for (; shift > PAGE_SHIFT; shift--)
-		if (!mm_iommu_ua_to_hpa(p->mem, p->ua, shift, &hpa))
-			break;
-	return shift;
+	p->contig = kvcalloc(BITS_TO_LONGS(n), sizeof(unsigned long),
+			     GFP_KERNEL_ACCOUNT);
+	if (!p->contig)
+		return -ENOMEM;
+	for (i = 0; i < n; i++, prev = hpa) {
+		if (!(i & TCE_RESCHED_MASK))
+			cond_resched();
+		if (mm_iommu_ua_to_hpa(p->mem, p->ua + (i << PAGE_SHIFT),
+				       PAGE_SHIFT, &hpa))
+			return -EFAULT;
+		if (i && hpa == prev + PAGE_SIZE)
+			__set_bit(i, p->contig);
+	}
+	return 0;
+}
+
+static void tce_prereg_free(struct tce_prereg *p)
+{
+	kvfree(p->contig);
+	kfree(p);
 }
 
 static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
@@ -1541,8 +1610,13 @@ static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
 	p->mem = mem;
 	p->ua = vaddr;
 	p->size = size;
+	ret = tce_prereg_contig_init(p);
+	if (ret) {
+		tce_prereg_free(p);
+		mm_iommu_put(c->mm, mem);
+		return ret;
+	}
 	p->devmem = tce_prereg_is_devmem(c, p);
-	p->shift = tce_prereg_shift(p);
 	list_add(&p->node, &c->preregs);
 	c->enabled = true;
 	return 0;
@@ -1571,7 +1645,7 @@ static int tce_unregister_memory(struct tce_container *c, u64 vaddr, u64 size)
 	if (c->prereg_hint == p)
 		c->prereg_hint = NULL;
 	list_del(&p->node);
-	kfree(p);
+	tce_prereg_free(p);
 	return 0;
 }
 
@@ -1591,7 +1665,7 @@ static void tce_prereg_release_all(struct tce_container *c)
 		else
 			WARN_ON(mm_iommu_put(c->mm, p->mem));
 		list_del(&p->node);
-		kfree(p);
+		tce_prereg_free(p);
 	}
 }
 

@@ -530,25 +530,16 @@ static unsigned long huge_kb_at_least(unsigned int shift)
 	return best;
 }
 
-void *buf_alloc_huge(size_t *plen, unsigned int shift, const char **why)
+/*
+ * Make sure @need free hugepages of @kb exist (raising nr_hugepages if
+ * needed); 0, or -ENOMEM with *why set.
+ */
+static int huge_reserve(unsigned long kb, long long need, const char **why)
 {
 	static char reason[160];
 	char dir[128], path[192], num[32];
-	unsigned long kb = huge_kb_at_least(shift);
-	unsigned int hshift;
-	long long need, freep, nr;
-	size_t len;
-	void *p;
+	long long freep, nr;
 
-	if (!kb) {
-		snprintf(reason, sizeof(reason),
-			 "no hugepages >= %lukB in this kernel/MMU",
-			 (1UL << shift) >> 10);
-		*why = reason;
-		return NULL;
-	}
-	hshift = (unsigned int)__builtin_ctzl(kb) + 10;
-	need = (long long)((*plen + (1UL << hshift) - 1) >> hshift);
 	snprintf(dir, sizeof(dir), "/sys/kernel/mm/hugepages/hugepages-%lukB",
 		 kb);
 	snprintf(path, sizeof(path), "%s/free_hugepages", dir);
@@ -568,21 +559,57 @@ void *buf_alloc_huge(size_t *plen, unsigned int shift, const char **why)
 			 "cannot reserve %lld %lukB hugepages (free %lld)",
 			 need, kb, freep);
 		*why = reason;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void *buf_alloc_huge_at(void *at, size_t *plen, unsigned int shift,
+			const char **why)
+{
+	static char reason[160];
+	unsigned long kb = huge_kb_at_least(shift);
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB;
+	unsigned int hshift;
+	long long need;
+	size_t len;
+	void *p;
+
+	if (!kb) {
+		snprintf(reason, sizeof(reason),
+			 "no hugepages >= %lukB in this kernel/MMU",
+			 (1UL << shift) >> 10);
+		*why = reason;
 		return NULL;
 	}
+	hshift = (unsigned int)__builtin_ctzl(kb) + 10;
+	need = (long long)((*plen + (1UL << hshift) - 1) >> hshift);
+	if (huge_reserve(kb, need, why))
+		return NULL;
 	len = (size_t)need << hshift;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
-		 (int)(hshift << MAP_HUGE_SHIFT), -1, 0);
+	if (at)
+		flags |= MAP_FIXED_NOREPLACE;
+	p = mmap(at, len, PROT_READ | PROT_WRITE,
+		 flags | (int)(hshift << MAP_HUGE_SHIFT), -1, 0);
+	if (p != MAP_FAILED && at && p != at) {
+		munmap(p, len);	/* a kernel that took the address as a hint */
+		p = MAP_FAILED;
+		errno = EEXIST;
+	}
 	if (p == MAP_FAILED) {
-		snprintf(reason, sizeof(reason), "mmap MAP_HUGETLB %lukB: %s",
-			 kb, strerror(errno));
+		snprintf(reason, sizeof(reason), "mmap MAP_HUGETLB %lukB at %p: %s",
+			 kb, at, strerror(errno));
 		*why = reason;
 		return NULL;
 	}
 	memset(p, 0, len);
 	*plen = len;
 	return p;
+}
+
+void *buf_alloc_huge(size_t *plen, unsigned int shift, const char **why)
+{
+	return buf_alloc_huge_at(NULL, plen, shift, why);
 }
 
 long buf_first_diff(const void *a, const void *b, size_t len)

@@ -102,6 +102,9 @@ void *buf_alloc(size_t len);
  * available (so the caller can print a TAP skip).
  */
 void *buf_alloc_huge(size_t *len, unsigned int shift, const char **why);
+/* The same at exactly address at (MAP_FIXED_NOREPLACE) unless at is NULL. */
+void *buf_alloc_huge_at(void *at, size_t *len, unsigned int shift,
+			const char **why);
 void buf_free(void *p, size_t len);
 /* Index of the first byte where a and b differ, or -1. */
 long buf_first_diff(const void *a, const void *b, size_t len);
