@@ -33,7 +33,6 @@
 #include <linux/mutex.h>
 #include <linux/of.h>
 #include <linux/pci.h>
-#include <linux/pfn.h>
 #include <linux/seq_file.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -671,13 +670,16 @@ static long direct_map_batch(struct direct_map *dm, u64 addr, unsigned long n)
 					       dm->list, n));
 }
 
-/* walk_system_ram_range() callback: map RAM 1:1 at dma_base + address */
-static int direct_map_ram(unsigned long start_pfn, unsigned long nr_pages,
-			  void *arg)
+/*
+ * walk_iomem_res_desc() callback, @res a System RAM resource clipped to
+ * the window: map it 1:1 at dma_base + address. (Not
+ * walk_system_ram_range(): powerpc stopped exporting it in 6.13.)
+ */
+static int direct_map_ram(struct resource *res, void *arg)
 {
 	struct direct_map *dm = arg;
-	u64 start = ALIGN_DOWN(PFN_PHYS(start_pfn), 1ULL << dm->shift);
-	u64 end = ALIGN(PFN_PHYS(start_pfn + nr_pages), 1ULL << dm->shift);
+	u64 start = ALIGN_DOWN(res->start, 1ULL << dm->shift);
+	u64 end = ALIGN(res->end + 1, 1ULL << dm->shift);
 	unsigned long n;
 
 	for (; start < end; start += (u64)n << dm->shift) {
@@ -704,8 +706,10 @@ static int direct_map_all_ram(struct ddw_pe *pe, u32 liobn,
 	dm.list = kcalloc(TCE_BACKEND_MAX_BATCH, sizeof(__be64), GFP_KERNEL);
 	if (!dm.list)
 		return -ENOMEM;
-	ret = walk_system_ram_range(0, (1ULL << h->window_shift) >> PAGE_SHIFT,
-				    &dm, direct_map_ram);
+	ret = walk_iomem_res_desc(IORES_DESC_NONE,
+				  IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0,
+				  (1ULL << h->window_shift) - 1, &dm,
+				  direct_map_ram);
 	kfree(dm.list);
 	return ret;
 }
