@@ -488,7 +488,10 @@ static long platform_clear_run(struct ddw_pe *pe,
 	return rc;
 }
 
-/* Stuff zeros into a platform window we have no shadow for */
+/*
+ * Stuff zeros into a platform window we have no shadow for, at most
+ * tce_stuff_max() (the PAPR 512) entries a call
+ */
 static int platform_window_clear(struct ddw_pe *pe, u32 liobn, u64 start,
 				 unsigned int shift, u64 entries)
 {
@@ -498,7 +501,7 @@ static int platform_window_clear(struct ddw_pe *pe, u32 liobn, u64 start,
 	long rc = H_SUCCESS;
 
 	for (done = 0; done < entries && rc == H_SUCCESS; done += n) {
-		n = max ? min(entries - done, max) : entries - done;
+		n = min(entries - done, max);
 		rc = platform_clear_run(pe, be, liobn, start + (done << shift),
 					shift, n);
 		cond_resched();

@@ -61,7 +61,7 @@
 #define TCE_ENTRY_STUCK		(~0UL)
 /*
  * Most entries cleared between two iommu_tce_kill() calls: a range up to
- * this size takes one kill (one H_STUFF_TCE per run of zeros on pSeries)
+ * this size takes one kill (on pSeries one H_STUFF_TCE per 512 zeros of a run)
  */
 #define TCE_CLEAR_BATCH		65536UL
 #define TCE_CLEAR_BATCH_MIN	16
