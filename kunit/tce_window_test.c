@@ -187,8 +187,8 @@ static void expect_shadow_is_fake(struct kunit *test, struct win_env *env)
 
 /*
  * The log from call @c on holds the stuff calls that clear window indexes
- * [idx, idx + n): 512 entries a call (the PAPR limit), in order; the
- * first call that differs fails the test. Returns the number
+ * [idx, idx + n): 512 entries a call (the PAPR limit), in order, none
+ * refused; the first call that differs fails the test. Returns the number
  * of calls that matched.
  */
 static unsigned long expect_stuffs(struct kunit *test, struct win_env *env,
@@ -212,6 +212,7 @@ static unsigned long expect_stuffs(struct kunit *test, struct win_env *env,
 			break;
 		}
 	}
+	KUNIT_EXPECT_EQ(test, tce_fake_refused(env->fake), 0);
 	return c - first;
 }
 
@@ -852,6 +853,28 @@ static void window_stuff_papr_limit(struct kunit *test)
 	env_kill(env, 0, 16384);
 	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), -EIO);
 	expect_table(test, env, 1024, 10000, DMA_BIDIRECTIONAL);
+	expect_shadow_is_fake(test, env);
+}
+
+/*
+ * A larger stuff_max is the QEMU-only opt-in: firmware (and the fake)
+ * refuse the call, the error comes back and nothing is lost
+ */
+static void window_stuff_over_papr_refused(struct kunit *test)
+{
+	struct win_env *env = env_new(test, DDW_START, 16384ULL << 16, 16,
+				      TCE_FAKE_HAS_ALL);
+
+	env_map(test, env, 0, 1000, DMA_BIDIRECTIONAL);
+	env_kill(env, 0, 1000);
+	env->win->stuff_max = 4096;
+	tce_fake_reset_log(env->fake);
+	env_unmap(test, env, 0, 1000);
+	env_kill(env, 0, 1000);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_refused(env->fake), 1);
+	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), -EINVAL);
+	expect_table(test, env, 0, 1000, DMA_BIDIRECTIONAL);
 	expect_shadow_is_fake(test, env);
 }
 
@@ -1548,6 +1571,7 @@ static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE(window_call_counts),
 	KUNIT_CASE(window_call_counts_unaligned),
 	KUNIT_CASE(window_stuff_papr_limit),
+	KUNIT_CASE(window_stuff_over_papr_refused),
 	KUNIT_CASE(window_empty_lifecycle),
 	KUNIT_CASE(window_lone_entry),
 	KUNIT_CASE_PARAM(window_single_tce_fallback, fallback_gen_params),
