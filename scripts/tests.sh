@@ -6,5 +6,7 @@ set -euo pipefail
 
 [ -f "$ROOT/tests/guest/Makefile" ] || { step "tests: none yet"; exit 0; }
 step "tests: building static guest programs"
-make -s -C "$ROOT/tests/guest" CC=${CROSS}gcc O="$OUT/tests" ||
+# The uapi headers come from the kernel source of the bench cache.
+make -s -C "$ROOT/tests/guest" CC=${CROSS}gcc O="$OUT/tests" KSRC="$KSRC" \
+	UAPI_OUT="$OUT/uapi" ||
 	die "tests: build of tests/guest"
