@@ -704,6 +704,7 @@ static int direct_map_all_ram(struct ddw_pe *pe, u32 liobn,
 	};
 	int ret;
 
+	/* One 4K TCE list: kmalloc() of a power of two is naturally aligned */
 	dm.list = kcalloc(TCE_BACKEND_MAX_BATCH, sizeof(__be64), GFP_KERNEL);
 	if (!dm.list)
 		return -ENOMEM;

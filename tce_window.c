@@ -135,6 +135,9 @@ static long write_values(struct tce_window *win, unsigned long ioba,
 
 	if (!win->backend->put_many)
 		return put_one_by_one(win, ioba, tces, false, n);
+	/* A run of values stays within a chunk: one TCE list page */
+	if (WARN_ON_ONCE(n > TCE_BACKEND_MAX_BATCH))
+		return H_PARAMETER;
 
 	for (i = 0; i < n; i++)
 		win->tce_list[i] = cpu_to_be64(tces[i]);
