@@ -487,7 +487,10 @@ static long platform_clear_run(struct ddw_pe *pe,
 	return rc;
 }
 
-/* Stuff zeros into a platform window we have no shadow for */
+/*
+ * Stuff zeros into a platform window we have no shadow for, at most
+ * tce_stuff_max() (the PAPR 512) entries a call
+ */
 static int platform_window_clear(struct ddw_pe *pe, u32 liobn, u64 start,
 				 unsigned int shift, u64 entries)
 {
@@ -497,7 +500,7 @@ static int platform_window_clear(struct ddw_pe *pe, u32 liobn, u64 start,
 	long rc = H_SUCCESS;
 
 	for (done = 0; done < entries && rc == H_SUCCESS; done += n) {
-		n = max ? min(entries - done, max) : entries - done;
+		n = min(entries - done, max);
 		rc = platform_clear_run(pe, be, liobn, start + (done << shift),
 					shift, n);
 		cond_resched();
@@ -703,6 +706,7 @@ static int direct_map_all_ram(struct ddw_pe *pe, u32 liobn,
 	};
 	int ret;
 
+	/* One 4K TCE list: kmalloc() of a power of two is naturally aligned */
 	dm.list = kcalloc(TCE_BACKEND_MAX_BATCH, sizeof(__be64), GFP_KERNEL);
 	if (!dm.list)
 		return -ENOMEM;

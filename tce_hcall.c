@@ -9,10 +9,12 @@
  * stuff(), and its users write the entries with single H_PUT_TCE calls.
  */
 
+#include <linux/align.h>
 #include <linux/atomic.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/sizes.h>
 #include <asm/firmware.h>
 #include <asm/page.h>
 #include <asm/plpar_wrappers.h>
@@ -36,7 +38,9 @@ static long hcall_put(unsigned long liobn, unsigned long ioba, u64 tce)
 static long hcall_put_many(unsigned long liobn, unsigned long ioba,
 			   const __be64 *tces, unsigned long npages)
 {
-	if (WARN_ON_ONCE(!npages || npages > TCE_BACKEND_MAX_BATCH))
+	/* What PAPR allows and PowerVM enforces: a caller's bug, not QEMU's */
+	if (WARN_ON_ONCE(!npages || npages > TCE_BACKEND_MAX_BATCH ||
+			 !IS_ALIGNED((unsigned long)tces, SZ_4K)))
 		return H_PARAMETER;
 
 	return tce_call_count(&totals, TCE_CALL_PUT_MANY,

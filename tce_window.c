@@ -24,26 +24,28 @@
 #define WINDOW_MAX_SHIFT	40
 
 /*
- * H_STUFF_TCE takes any number of entries within the window (QEMU checks
- * the count against the window size; PAPR's 512 limit is the TCE list of
- * H_PUT_TCE_INDIRECT). A platform that wants shorter stuff calls gets them
- * with this parameter.
+ * PAPR lets one H_STUFF_TCE clear at most 512 TCEs, as many as one
+ * H_PUT_TCE_INDIRECT list holds; PowerVM answers H_PARAMETER beyond that
+ * (the in-tree tce_freemulti_pSeriesLP() stops at 512 too). QEMU checks
+ * the count against the window only, so a larger value saves calls there
+ * and nowhere else.
  */
-static unsigned long stuff_max_tces;
+static unsigned long stuff_max_tces = TCE_BACKEND_MAX_BATCH;
 module_param(stuff_max_tces, ulong, 0644);
 MODULE_PARM_DESC(stuff_max_tces,
-		 "Most entries cleared by one H_STUFF_TCE (default 0: no limit, one call per run of zeros). Applies to windows created after the change.");
+		 "Most TCEs cleared by one H_STUFF_TCE (default 512, the PAPR limit; 0 is taken as 512). A larger value is for QEMU only, PowerVM refuses it. Applies to windows created after the change.");
 
 static struct iommu_table_ops tce_window_ops;
 
 /**
  * tce_stuff_max() - the most entries one stuff() call should clear
  *
- * Return: the stuff_max_tces module parameter, 0 for no limit.
+ * Return: the stuff_max_tces module parameter, TCE_BACKEND_MAX_BATCH (the
+ * PAPR limit) unless a larger value was asked for, and never 0.
  */
 unsigned long tce_stuff_max(void)
 {
-	return READ_ONCE(stuff_max_tces);
+	return READ_ONCE(stuff_max_tces) ?: TCE_BACKEND_MAX_BATCH;
 }
 
 static struct tce_window *to_window(struct iommu_table *tbl)
@@ -113,13 +115,13 @@ static long write_zeros(struct tce_window *win, unsigned long ioba,
 			unsigned long n)
 {
 	static const u64 zero;
-	unsigned long k, max = win->stuff_max ? win->stuff_max : n;
+	unsigned long k;
 	long rc = H_SUCCESS;
 
 	if (!win->backend->stuff)
 		return put_one_by_one(win, ioba, &zero, true, n);
 	for (; n && rc == H_SUCCESS; n -= k) {
-		k = min(n, max);
+		k = min(n, win->stuff_max);
 		rc = window_stuff(win, ioba, k);
 		ioba += k << win->tbl.it_page_shift;
 	}
@@ -133,6 +135,9 @@ static long write_values(struct tce_window *win, unsigned long ioba,
 
 	if (!win->backend->put_many)
 		return put_one_by_one(win, ioba, tces, false, n);
+	/* A run of values stays within a chunk: one TCE list page */
+	if (WARN_ON_ONCE(n > TCE_BACKEND_MAX_BATCH))
+		return H_PARAMETER;
 
 	for (i = 0; i < n; i++)
 		win->tce_list[i] = cpu_to_be64(tces[i]);
@@ -140,8 +145,9 @@ static long write_values(struct tce_window *win, unsigned long ioba,
 }
 
 /*
- * tce_view_sink::write: one run of zeros (@tces NULL, any length: stuff) or
- * of values (at most a chunk: put_many), under the view lock
+ * tce_view_sink::write: one run of zeros (@tces NULL, any length: one stuff
+ * per stuff_max entries) or of values (at most a chunk: put_many), under
+ * the view lock
  */
 static long window_sink_write(void *ctx, unsigned long idx, const u64 *tces,
 			      unsigned long n)
@@ -226,7 +232,7 @@ int tce_window_flush(struct tce_window *win, unsigned long entry,
  *
  * Stores zero in every non-zero shadow entry and flushes the window, so no
  * TCE written through this window survives in the platform. Only the runs
- * that held a TCE are written (one stuff per run, whatever its length);
+ * that held a TCE are written (one stuff per 512 entries of a run);
  * absent chunks are skipped without a look, so clearing an empty window
  * makes no call and costs a walk of the chunk directory.
  *

@@ -18,7 +18,10 @@
 #include <linux/types.h>
 #include <asm/hvcall.h>
 
-/* TCEs in one 4K TCE list page, the most one put_many() call accepts */
+/*
+ * TCEs in one 4K TCE list page: the most one put_many() (H_PUT_TCE_INDIRECT)
+ * or stuff() (H_STUFF_TCE) call takes under PAPR
+ */
 #define TCE_BACKEND_MAX_BATCH	512
 
 /**
@@ -27,10 +30,11 @@
  * @put_many: write @npages (1..TCE_BACKEND_MAX_BATCH) TCEs starting at
  *	@ioba from @tces, a 4K-aligned, physically contiguous, linear-map
  *	buffer of big-endian TCEs (H_PUT_TCE_INDIRECT takes its real address).
- * @stuff: write the same TCE value @tce into @npages consecutive entries
- *	starting at @ioba; @npages is at least 1 and at most what is left of
- *	the window (H_STUFF_TCE has no 512 limit, that is the TCE list of
- *	H_PUT_TCE_INDIRECT).
+ * @stuff: write the same TCE value @tce, without permission bits (0 to
+ *	clear), into @npages consecutive entries starting at @ioba; @npages
+ *	is 1..TCE_BACKEND_MAX_BATCH, the PAPR limit of H_STUFF_TCE that
+ *	PowerVM enforces (QEMU takes up to the window size, which only the
+ *	stuff_max_tces opt-in of tce_window.c relies on).
  * @get: read the TCE at @ioba into @tce.
  *
  * @ioba is a bus address, that is the entry number shifted by the IOMMU

@@ -7,11 +7,11 @@
  * xchg_no_kill() of a new TCE into an empty entry changes the shadow only;
  * one that replaces or clears a TCE writes the entry through before it
  * returns, since its caller may release the old page at once. tce_kill()
- * writes the dirty entries of a range: one stuff() per run of zeros (runs
- * span chunks), one put_many() per run of up to 512 values within a chunk,
- * put() for a lone entry. it_level_size is the
- * chunk size of the view (512), so that the VFIO backends can skip a
- * whole block whose useraddrptr() is NULL. Entry numbers are absolute:
+ * writes the dirty entries of a range: runs of zeros with stuff() (runs
+ * span chunks; one call clears at most 512 entries, the PAPR limit), one
+ * put_many() per run of up to 512 values within a chunk, put() for a lone
+ * entry. it_level_size is the chunk size of the view (512), so that the
+ * VFIO backends can skip a whole block whose useraddrptr() is NULL. Entry numbers are absolute:
  * entry i is the TCE of bus address i << it_page_shift, and the window
  * covers entries it_offset .. it_offset + it_size - 1.
  *
@@ -40,8 +40,9 @@ struct tce_view;
  * @view: shadow TCEs, user addresses and dirty bits.
  * @tce_list: 4K-aligned buffer of big-endian TCEs for put_many(),
  *	used under the view lock.
- * @stuff_max: most entries one stuff() may clear, 0 for no limit (the
- *	stuff_max_tces module parameter when the window was created).
+ * @stuff_max: most entries one stuff() clears, at least 1: 512 (PAPR)
+ *	unless the stuff_max_tces module parameter asked for more (QEMU
+ *	only) when the window was created.
  * @detached: the platform window is gone; flushes only clean the shadow.
  * @error: first flush error (negative errno) not yet fetched, or 0.
  * @nr_errors: flush failures since creation.

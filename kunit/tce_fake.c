@@ -92,6 +92,8 @@ static void fake_log(struct tce_fake *fake, enum tce_fake_op op,
 
 	if (status != H_SUCCESS)
 		fake->nr_failed++;
+	if (status == H_PARAMETER && !injected)
+		fake->nr_refused++;
 	if (fake->log_len >= fake->log_cap)
 		return;
 
@@ -138,6 +140,37 @@ static bool fake_tce_valid(struct tce_fake *fake, u64 tce)
 	return !(tce & reserved);
 }
 
+/*
+ * What H_STUFF_TCE accepts: 1..512 entries inside the window (PAPR; QEMU
+ * would take up to the window size), a value without permission bits (KVM's
+ * kvmppc_h_stuff_tce() refuses them: stuff clears or poisons, it does not
+ * map). Returns the entry index of @ioba, or -1.
+ */
+static long fake_stuff_index(struct tce_fake *fake, unsigned long ioba,
+			     u64 tce, unsigned long npages)
+{
+	if (!npages || npages > TCE_BACKEND_MAX_BATCH)
+		return -1;
+	if ((tce & FAKE_PERM_BITS) || !fake_tce_valid(fake, tce))
+		return -1;
+	return fake_index(fake, ioba, npages);
+}
+
+/*
+ * What H_PUT_TCE_INDIRECT accepts: 1..512 entries inside the window, from a
+ * 4K-aligned list (the TCEs themselves are checked one by one). Returns the
+ * entry index of @ioba, or -1.
+ */
+static long fake_put_many_index(struct tce_fake *fake, unsigned long ioba,
+				const __be64 *tces, unsigned long npages)
+{
+	if (!npages || npages > TCE_BACKEND_MAX_BATCH)
+		return -1;
+	if (!tces || !IS_ALIGNED((unsigned long)tces, FAKE_LIST_ALIGN))
+		return -1;
+	return fake_index(fake, ioba, npages);
+}
+
 static long fake_put(unsigned long liobn, unsigned long ioba, u64 tce)
 {
 	struct tce_fake_rule *rule;
@@ -179,9 +212,8 @@ static long fake_put_many(unsigned long liobn, unsigned long ioba,
 		return H_PARAMETER;
 	}
 	rule = fake_account(fake, TCE_FAKE_PUT_MANY);
-	idx = fake_index(fake, ioba, npages);
-	ok = idx >= 0 && npages && npages <= TCE_BACKEND_MAX_BATCH && tces &&
-	     IS_ALIGNED((unsigned long)tces, FAKE_LIST_ALIGN);
+	idx = fake_put_many_index(fake, ioba, tces, npages);
+	ok = idx >= 0;
 	n = ok ? npages : 0;
 	if (rule) {
 		rc = rule->status;
@@ -219,9 +251,8 @@ static long fake_stuff(unsigned long liobn, unsigned long ioba, u64 tce,
 		return H_PARAMETER;
 	}
 	rule = fake_account(fake, TCE_FAKE_STUFF);
-	idx = fake_index(fake, ioba, npages);
-	/* As QEMU: any count that stays within the window */
-	ok = idx >= 0 && npages && fake_tce_valid(fake, tce);
+	idx = fake_stuff_index(fake, ioba, tce, npages);
+	ok = idx >= 0;
 	n = ok ? npages : 0;
 	if (rule) {
 		rc = rule->status;
@@ -412,6 +443,7 @@ void tce_fake_reset_log(struct tce_fake *fake)
 	memset(fake->calls, 0, sizeof(fake->calls));
 	fake->nr_calls = 0;
 	fake->nr_failed = 0;
+	fake->nr_refused = 0;
 	fake->log_len = 0;
 	fake->val_len = 0;
 	spin_unlock(&fake_lock);
@@ -430,6 +462,23 @@ unsigned long tce_fake_count(struct tce_fake *fake, enum tce_fake_op op)
 
 	spin_lock(&fake_lock);
 	n = op == TCE_FAKE_ANY ? fake->nr_calls : fake->calls[op];
+	spin_unlock(&fake_lock);
+	return n;
+}
+
+/**
+ * tce_fake_refused() - calls the fake refused as the hypervisor would
+ * @fake: the fake.
+ *
+ * Return: calls since the last reset that broke a PAPR rule and got
+ * H_PARAMETER (a failure rule's injected status is not counted).
+ */
+unsigned long tce_fake_refused(struct tce_fake *fake)
+{
+	unsigned long n;
+
+	spin_lock(&fake_lock);
+	n = fake->nr_refused;
 	spin_unlock(&fake_lock);
 	return n;
 }

@@ -7,14 +7,18 @@
  * &struct tce_backend_ops callbacks only get a LIOBN, so the fakes live in
  * a small registry keyed by LIOBN.
  *
- * The callbacks validate their arguments like the hypervisor does and
- * answer H_PARAMETER for an unknown LIOBN, an unaligned or out-of-window
- * I/O bus address (a stuff of any count that stays within the window is
- * fine, as in QEMU), a put_many of 0 or more than TCE_BACKEND_MAX_BATCH
- * entries, a TCE list that is not 4K aligned, or a TCE with bits set
- * between the permission bits and the page shift. Every call is counted
- * per operation and recorded in a log (operation, I/O bus address, count,
- * values, status), and any call can be made to fail with a chosen status.
+ * The callbacks validate their arguments as strictly as PAPR and PowerVM
+ * (stricter than QEMU, which masks an unaligned I/O bus address and lets
+ * H_STUFF_TCE clear a whole window) and answer H_PARAMETER for an unknown
+ * LIOBN, an I/O bus address not aligned to the IOMMU page or a range not
+ * inside the window, a put_many or stuff of 0 or more than
+ * TCE_BACKEND_MAX_BATCH (512) entries, a TCE list that is not 4K aligned,
+ * a TCE with bits set between the permission bits and the page shift, or a
+ * stuff value with a permission bit (H_STUFF_TCE clears, as KVM enforces).
+ * A refused call changes nothing and is counted (tce_fake_refused()). Every
+ * call is counted per operation and recorded in a log (operation, I/O bus
+ * address, count, values, status), and any call can be made to fail with
+ * a chosen status.
  */
 #ifndef _TCE_FAKE_H
 #define _TCE_FAKE_H
@@ -110,6 +114,7 @@ struct tce_fake_rule {
  * @calls: calls per &enum tce_fake_op, failed ones included.
  * @nr_calls: all calls.
  * @nr_failed: calls that did not return H_SUCCESS.
+ * @nr_refused: calls refused with H_PARAMETER for breaking a PAPR rule.
  * @log: recorded calls, the first @log_cap of them.
  * @log_len: calls recorded in @log.
  * @log_cap: size of @log.
@@ -128,6 +133,7 @@ struct tce_fake {
 	unsigned long calls[TCE_FAKE_NR_OPS];
 	unsigned long nr_calls;
 	unsigned long nr_failed;
+	unsigned long nr_refused;
 	struct tce_fake_call *log;
 	unsigned long log_len;
 	unsigned long log_cap;
@@ -146,6 +152,7 @@ void tce_fake_fail(struct tce_fake *fake, enum tce_fake_op op,
 		   unsigned long nth, long status, unsigned long written);
 void tce_fake_reset_log(struct tce_fake *fake);
 unsigned long tce_fake_count(struct tce_fake *fake, enum tce_fake_op op);
+unsigned long tce_fake_refused(struct tce_fake *fake);
 const struct tce_fake_call *tce_fake_call(struct tce_fake *fake,
 					  unsigned long i);
 u64 tce_fake_call_value(struct tce_fake *fake,

@@ -58,29 +58,103 @@ static void fake_rejects_bad_arguments(struct kunit *test)
 					    2), H_PARAMETER);
 	KUNIT_EXPECT_EQ(test, ops->stuff(FAKE_LIOBN, FAKE_START, 0, 0),
 			H_PARAMETER);
-	/* stuff has no 512 limit, only the window's end */
-	KUNIT_EXPECT_EQ(test, ops->stuff(FAKE_LIOBN, FAKE_START, 0, 1025),
-			H_PARAMETER);
 	KUNIT_EXPECT_EQ(test, ops->stuff(FAKE_LIOBN, end - PAGE_64K, 0, 2),
 			H_PARAMETER);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(fake, TCE_FAKE_ANY), 13);
-	KUNIT_EXPECT_EQ(test, fake->nr_failed, 13);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(fake, TCE_FAKE_ANY), 12);
+	KUNIT_EXPECT_EQ(test, fake->nr_failed, 12);
+	KUNIT_EXPECT_EQ(test, tce_fake_refused(fake), 12);
 	KUNIT_EXPECT_EQ(test, tce_fake_nonzero(fake), 0);
 
-	/* The limits themselves are fine */
+	/* The limits themselves are fine; stuff may poison, without R/W */
 	KUNIT_EXPECT_EQ(test, ops->put(FAKE_LIOBN, end - PAGE_64K,
 				       0x40000000 | TCE_PCI_READ), H_SUCCESS);
-	KUNIT_EXPECT_EQ(test, ops->stuff(FAKE_LIOBN, FAKE_START, 0x50000 | 3,
-					 512), H_SUCCESS);
+	KUNIT_EXPECT_EQ(test, ops->stuff(FAKE_LIOBN, FAKE_START, 0x50000, 512),
+			H_SUCCESS);
 	list[0] = cpu_to_be64(0x60000 | TCE_PCI_WRITE);
 	KUNIT_EXPECT_EQ(test, ops->put_many(FAKE_LIOBN, end - PAGE_64K, list,
 					    1), H_SUCCESS);
 	KUNIT_EXPECT_EQ(test, ops->get(FAKE_LIOBN, end - PAGE_64K, &tce),
 			H_SUCCESS);
 	KUNIT_EXPECT_EQ(test, tce, 0x60000 | TCE_PCI_WRITE);
-	KUNIT_EXPECT_EQ(test, tce_fake_read(fake, 511), 0x50000 | 3);
+	KUNIT_EXPECT_EQ(test, tce_fake_read(fake, 511), 0x50000);
 	KUNIT_EXPECT_EQ(test, tce_fake_read(fake, 512), 0);
 	KUNIT_EXPECT_EQ(test, tce_fake_nonzero(fake), 513);
+	KUNIT_EXPECT_EQ(test, tce_fake_refused(fake), 12);
+}
+
+/*
+ * One call that breaks a PAPR rule: H_PARAMETER, nothing written, logged as
+ * refused (not injected) and counted.
+ */
+static void expect_refused(struct kunit *test, struct tce_fake *fake,
+			   long rc, const char *rule)
+{
+	const struct tce_fake_call *call;
+	unsigned long n = tce_fake_count(fake, TCE_FAKE_ANY);
+
+	KUNIT_EXPECT_EQ_MSG(test, rc, H_PARAMETER, "%s", rule);
+	KUNIT_EXPECT_EQ_MSG(test, tce_fake_refused(fake), n, "%s", rule);
+	KUNIT_EXPECT_EQ_MSG(test, tce_fake_nonzero(fake), 0, "%s", rule);
+	call = tce_fake_call(fake, n - 1);
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	KUNIT_EXPECT_EQ_MSG(test, call->status, H_PARAMETER, "%s", rule);
+	KUNIT_EXPECT_FALSE_MSG(test, call->injected, "%s", rule);
+}
+
+/*
+ * The PAPR limits the firmware enforces (QEMU enforces fewer of them):
+ * H_STUFF_TCE and H_PUT_TCE_INDIRECT take 1..512 entries, the list is
+ * 4K aligned, the I/O bus address is aligned to the IOMMU page and the
+ * range inside the window, and H_STUFF_TCE takes no permission bit.
+ */
+static void fake_enforces_papr_limits(struct kunit *test)
+{
+	const struct tce_backend_ops *ops = tce_fake_backend(TCE_FAKE_HAS_ALL);
+	struct tce_fake *fake = tce_fake_create(test, FAKE_LIOBN, FAKE_START,
+						2048, FAKE_SHIFT);
+	__be64 *list = fake_list(test);
+	unsigned long i;
+
+	for (i = 0; i < 513; i++)
+		list[i] = cpu_to_be64(((i + 1) << FAKE_SHIFT) | TCE_PCI_READ);
+	/* Inside a 2048-entry window, yet over 512 entries */
+	expect_refused(test, fake, ops->stuff(FAKE_LIOBN, FAKE_START, 0, 513),
+		       "stuff of 513");
+	expect_refused(test, fake, ops->stuff(FAKE_LIOBN, FAKE_START, 0, 2048),
+		       "stuff of the whole window");
+	expect_refused(test, fake, ops->put_many(FAKE_LIOBN, FAKE_START, list,
+						 513), "put_many of 513");
+	/* A list 8 bytes or 2K off a 4K boundary */
+	expect_refused(test, fake, ops->put_many(FAKE_LIOBN, FAKE_START,
+						 list + 1, 1), "list + 8");
+	expect_refused(test, fake, ops->put_many(FAKE_LIOBN, FAKE_START,
+						 list + 256, 1), "list + 2K");
+	/* Bus addresses: unaligned to the 64K page, below, past the end */
+	expect_refused(test, fake, ops->stuff(FAKE_LIOBN, FAKE_START + 4096, 0,
+					      1), "stuff unaligned");
+	expect_refused(test, fake, ops->put_many(FAKE_LIOBN, FAKE_START + 4096,
+						 list, 1), "put_many unaligned");
+	expect_refused(test, fake, ops->stuff(FAKE_LIOBN, FAKE_START - PAGE_64K,
+					      0, 1), "stuff below");
+	expect_refused(test, fake, ops->stuff(FAKE_LIOBN, FAKE_START +
+					      2047 * PAGE_64K, 0, 2),
+		       "stuff past the end");
+	/* Permission bits: stuff clears or poisons, it does not map */
+	expect_refused(test, fake, ops->stuff(FAKE_LIOBN, FAKE_START,
+					      TCE_PCI_READ, 1), "stuff R");
+	expect_refused(test, fake, ops->stuff(FAKE_LIOBN, FAKE_START,
+					      0x70000 | TCE_PCI_WRITE, 1),
+		       "stuff W");
+	KUNIT_EXPECT_EQ(test, tce_fake_refused(fake), 11);
+
+	/* 512 of each, from a 4K-aligned list, is fine */
+	KUNIT_EXPECT_EQ(test, ops->put_many(FAKE_LIOBN, FAKE_START, list, 512),
+			H_SUCCESS);
+	KUNIT_EXPECT_EQ(test, ops->stuff(FAKE_LIOBN, FAKE_START, 0, 512),
+			H_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tce_fake_refused(fake), 11);
+	tce_fake_reset_log(fake);
+	KUNIT_EXPECT_EQ(test, tce_fake_refused(fake), 0);
 }
 
 static void fake_counts_and_log(struct kunit *test)
@@ -230,6 +304,7 @@ static void fake_two_liobns(struct kunit *test)
 
 static struct kunit_case tce_fake_cases[] = {
 	KUNIT_CASE(fake_rejects_bad_arguments),
+	KUNIT_CASE(fake_enforces_papr_limits),
 	KUNIT_CASE(fake_counts_and_log),
 	KUNIT_CASE(fake_failure_rules),
 	KUNIT_CASE(fake_feature_sets),

@@ -6,6 +6,7 @@
 
 #include <kunit/resource.h>
 #include <kunit/test.h>
+#include <linux/minmax.h>
 #include <linux/numa.h>
 #include <linux/slab.h>
 #include <asm/tce.h>
@@ -17,24 +18,53 @@
 #define VIEW_SHIFT	12
 #define PERM_RW		((u64)(TCE_PCI_READ | TCE_PCI_WRITE))
 
+#define VIEW_RUNS	4
+
 /**
  * struct view_env - a view, a fake table and the sink between them
  * @view: the view under test.
  * @fake: the fake table of the same number of entries, bus address 0.
  * @ops: backend operations the sink calls.
  * @list: 4K-aligned TCE list for put_many.
+ * @nr_zero_runs: runs of zeros the view handed to the sink.
+ * @zero_run: the first VIEW_RUNS of them, as { first index, length }.
  */
 struct view_env {
 	struct tce_view *view;
 	struct tce_fake *fake;
 	const struct tce_backend_ops *ops;
 	__be64 *list;
+	unsigned long nr_zero_runs;
+	unsigned long zero_run[VIEW_RUNS][2];
 };
 
 /* A TCE for entry @idx: distinct per entry, page aligned, read/write */
 static u64 view_tce(unsigned long idx)
 {
 	return ((0x40000000ULL + idx) << VIEW_SHIFT) | PERM_RW;
+}
+
+/*
+ * A run of zeros (any length, it may span chunks), recorded and written as
+ * a platform must: at most 512 entries a stuff
+ */
+static long sink_zeros(struct view_env *env, unsigned long idx,
+		       unsigned long n)
+{
+	unsigned long k;
+	long rc = H_SUCCESS;
+
+	if (env->nr_zero_runs < VIEW_RUNS) {
+		env->zero_run[env->nr_zero_runs][0] = idx;
+		env->zero_run[env->nr_zero_runs][1] = n;
+	}
+	env->nr_zero_runs++;
+	for (; n && rc == H_SUCCESS; n -= k, idx += k) {
+		k = min(n, TCE_BACKEND_MAX_BATCH);
+		rc = env->ops->stuff(VIEW_LIOBN, tce_fake_ioba(env->fake, idx),
+				     0, k);
+	}
+	return rc;
 }
 
 static long sink_write(void *ctx, unsigned long idx, const u64 *tces,
@@ -46,7 +76,7 @@ static long sink_write(void *ctx, unsigned long idx, const u64 *tces,
 	if (n == 1)
 		return env->ops->put(VIEW_LIOBN, ioba, tces ? tces[0] : 0);
 	if (!tces)
-		return env->ops->stuff(VIEW_LIOBN, ioba, 0, n);
+		return sink_zeros(env, idx, n);
 	/* A run of values stays within a chunk: one TCE list */
 	if (WARN_ON(n > TCE_VIEW_CHUNK_ENTRIES))
 		return H_PARAMETER;
@@ -352,13 +382,16 @@ static void view_clear_range(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, tce_view_flush(view, 0, 2048, &fake_sink, env),
 			H_SUCCESS);
-	/* 100..1099 across three chunks: one run of zeros */
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
-	call = tce_fake_call(env->fake, 0);
+	/* 100..1099 across three chunks: one run of zeros, two stuff */
+	KUNIT_EXPECT_EQ(test, env->nr_zero_runs, 1);
+	KUNIT_EXPECT_EQ(test, env->zero_run[0][0], 100);
+	KUNIT_EXPECT_EQ(test, env->zero_run[0][1], 1000);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 2);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 2);
+	call = tce_fake_call(env->fake, 1);
 	KUNIT_ASSERT_NOT_NULL(test, call);
-	KUNIT_EXPECT_EQ(test, call->ioba, 100UL << VIEW_SHIFT);
-	KUNIT_EXPECT_EQ(test, call->npages, 1000);
+	KUNIT_EXPECT_EQ(test, call->ioba, 612UL << VIEW_SHIFT);
+	KUNIT_EXPECT_EQ(test, call->npages, 488);
 	expect_shadow_is_fake(test, env);
 }
 
@@ -379,12 +412,11 @@ static void view_zero_runs_span_chunks(struct kunit *test)
 	unmap_range(test, view, 0, 8192);
 	KUNIT_EXPECT_EQ(test, tce_view_flush(view, 0, 8192, &fake_sink, env),
 			H_SUCCESS);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
-	call = tce_fake_call(env->fake, 0);
-	KUNIT_ASSERT_NOT_NULL(test, call);
-	KUNIT_EXPECT_EQ(test, call->ioba, 0);
-	KUNIT_EXPECT_EQ(test, call->npages, 8192);
+	KUNIT_EXPECT_EQ(test, env->nr_zero_runs, 1);
+	KUNIT_EXPECT_EQ(test, env->zero_run[0][0], 0);
+	KUNIT_EXPECT_EQ(test, env->zero_run[0][1], 8192);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 16);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 16);
 	expect_shadow_is_fake(test, env);
 
 	/* Chunks 0, 2 and 3 mapped, 1 absent: 0..511 and 1024..2047 */
@@ -393,15 +425,19 @@ static void view_zero_runs_span_chunks(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, tce_view_flush(view, 0, 8192, &fake_sink, env),
 			H_SUCCESS);
 	tce_fake_reset_log(env->fake);
+	env->nr_zero_runs = 0;
 	tce_view_clear_range(view, 0, 8192);
 	KUNIT_EXPECT_EQ(test, tce_view_flush(view, 0, 8192, &fake_sink, env),
 			H_SUCCESS);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 2);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 2);
+	KUNIT_EXPECT_EQ(test, env->nr_zero_runs, 2);
+	KUNIT_EXPECT_EQ(test, env->zero_run[1][0], 1024);
+	KUNIT_EXPECT_EQ(test, env->zero_run[1][1], 1024);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 3);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 3);
 	call = tce_fake_call(env->fake, 1);
 	KUNIT_ASSERT_NOT_NULL(test, call);
 	KUNIT_EXPECT_EQ(test, call->ioba, 1024UL << VIEW_SHIFT);
-	KUNIT_EXPECT_EQ(test, call->npages, 1024);
+	KUNIT_EXPECT_EQ(test, call->npages, 512);
 
 	/* Zeros up to a chunk end, then values: a stuff and a put_many */
 	map_range(test, view, 0, 1024);
@@ -633,8 +669,8 @@ static void view_unmap_failure_rollback(struct kunit *test)
 			H_SUCCESS);
 	bytes = tce_view_bytes(view);
 	tce_view_clear_range(view, 0, 1024);
-	/* One stuff for the two chunks, stopping after 522 entries */
-	tce_fake_fail(env->fake, TCE_FAKE_STUFF, 1, H_PARAMETER, 522);
+	/* One run for the two chunks, its second stuff stops after 10 */
+	tce_fake_fail(env->fake, TCE_FAKE_STUFF, 2, H_PARAMETER, 10);
 	KUNIT_EXPECT_EQ(test, tce_view_flush(view, 0, 1024, &fake_sink, env),
 			H_PARAMETER);
 	KUNIT_EXPECT_EQ(test, tce_view_dirty(view), 0);

@@ -194,6 +194,37 @@ static void expect_shadow_is_fake(struct kunit *test, struct win_env *env)
 			tce_fake_nonzero(env->fake));
 }
 
+/*
+ * The log from call @c on holds the stuff calls that clear window indexes
+ * [idx, idx + n): 512 entries a call (the PAPR limit), in order, none
+ * refused; the first call that differs fails the test. Returns the number
+ * of calls that matched.
+ */
+static unsigned long expect_stuffs(struct kunit *test, struct win_env *env,
+				   unsigned long c, unsigned long idx,
+				   unsigned long n)
+{
+	const struct tce_fake_call *call;
+	unsigned long k, first = c;
+
+	for (; n; n -= k, idx += k, c++) {
+		k = min(n, TCE_BACKEND_MAX_BATCH);
+		call = tce_fake_call(env->fake, c);
+		KUNIT_ASSERT_NOT_NULL(test, call);
+		if (call->op != TCE_FAKE_STUFF || call->npages != k ||
+		    call->ioba != tce_fake_ioba(env->fake, idx) ||
+		    call->status != H_SUCCESS) {
+			KUNIT_FAIL(test, "call %lu: %s of %lu at %#lx (%ld), not %lu at %#lx",
+				   c, tce_fake_op_name(call->op), call->npages,
+				   call->ioba, call->status, k,
+				   tce_fake_ioba(env->fake, idx));
+			break;
+		}
+	}
+	KUNIT_EXPECT_EQ(test, tce_fake_refused(env->fake), 0);
+	return c - first;
+}
+
 /* --- geometry and bookkeeping ------------------------------------------ */
 
 struct geometry {
@@ -552,13 +583,9 @@ static void window_map_range_boundary(struct kunit *test)
 
 	tce_fake_reset_log(env->fake);
 	env_clear(env, 500, 601);
-	/* The zeros are one run across the chunk boundaries */
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
-	call = tce_fake_call(env->fake, 0);
-	KUNIT_ASSERT_NOT_NULL(test, call);
-	KUNIT_EXPECT_EQ(test, call->ioba, DDW_START + (500UL << 16));
-	KUNIT_EXPECT_EQ(test, call->npages, 601);
+	/* The zeros are one run across the chunk boundaries, 512 a call */
+	KUNIT_EXPECT_EQ(test, expect_stuffs(test, env, 0, 500, 601), 2);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 2);
 	expect_table(test, env, 0, 0, DMA_NONE);
 	expect_shadow_is_fake(test, env);
 }
@@ -595,14 +622,14 @@ static void window_whole_window(struct kunit *test)
 
 	tce_fake_reset_log(env->fake);
 	KUNIT_EXPECT_EQ(test, tce_window_clear_all(env->win), 0);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
+	KUNIT_EXPECT_EQ(test, expect_stuffs(test, env, 0, 0, 2048), 4);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 4);
 	expect_table(test, env, 0, 0, DMA_NONE);
 	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
 	KUNIT_EXPECT_EQ(test, tce_window_view_bytes(env->win), empty);
 	/* Nothing left to do */
 	KUNIT_EXPECT_EQ(test, tce_window_clear_all(env->win), 0);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 4);
 }
 
 /* Exchange: the old TCE and direction come back for the caller to unpin */
@@ -745,7 +772,7 @@ static void window_view_bytes(struct kunit *test)
 
 /* --- call counts -------------------------------------------------------- */
 
-/* 16384 entries: 32 put_many to map, and the stuff calls of the unmap */
+/* 16384 entries: 32 put_many to map, 32 stuff of 512 to unmap (PAPR) */
 static void window_call_counts(struct kunit *test)
 {
 	struct win_env *env = env_new(test, DDW_START, 16384ULL << 16, 16,
@@ -770,22 +797,23 @@ static void window_call_counts(struct kunit *test)
 	tce_fake_reset_log(env->fake);
 	env_clear(env, 0, 16384);
 	stuffs = tce_fake_count(env->fake, TCE_FAKE_STUFF);
-	kunit_info(test, "unmap of 16384 entries: %lu stuff, %lu calls in all (product target: at most 2)\n",
+	kunit_info(test, "unmap of 16384 entries: %lu stuff, %lu calls in all\n",
 		   stuffs, tce_fake_count(env->fake, TCE_FAKE_ANY));
-	/* Pinned: one stuff for the whole run of zeros */
-	KUNIT_EXPECT_EQ(test, stuffs, 1);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
-	call = tce_fake_call(env->fake, 0);
-	KUNIT_ASSERT_NOT_NULL(test, call);
-	KUNIT_EXPECT_EQ(test, call->ioba, DDW_START);
-	KUNIT_EXPECT_EQ(test, call->npages, 16384);
+	/* One run of zeros, at most 512 entries per H_STUFF_TCE */
+	KUNIT_EXPECT_EQ(test, stuffs, 32);
+	KUNIT_EXPECT_EQ(test, expect_stuffs(test, env, 0, 0, 16384), 32);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 32);
+	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), 0);
 	expect_table(test, env, 0, 0, DMA_NONE);
 	/* The view is back to its directory */
 	KUNIT_EXPECT_LT(test, tce_window_view_bytes(env->win),
 			tce_view_directory_bytes(env->entries) + 512);
 }
 
-/* Not aligned to a chunk: 16384 entries span 33 chunks, 33 put_many */
+/*
+ * Not aligned to a chunk: 16384 entries span 33 chunks, 33 put_many; the
+ * zeros are one run, 32 stuff of 512
+ */
 static void window_call_counts_unaligned(struct kunit *test)
 {
 	struct win_env *env = env_new(test, DDW_START, 32768ULL << 16, 16,
@@ -797,34 +825,29 @@ static void window_call_counts_unaligned(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 33);
 	tce_fake_reset_log(env->fake);
 	env_clear(env, 100, 16384);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 1);
+	KUNIT_EXPECT_EQ(test, expect_stuffs(test, env, 0, 100, 16384), 32);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 32);
 	expect_table(test, env, 0, 0, DMA_NONE);
 }
 
-/* The stuff_max cap splits a run of zeros */
-static void window_stuff_cap(struct kunit *test)
+/*
+ * A run of zeros is cut at 512 entries a stuff, the PAPR limit, by default
+ * (stuff_max_tces); a failed call leaves what the earlier ones cleared
+ */
+static void window_stuff_papr_limit(struct kunit *test)
 {
 	struct win_env *env = env_new(test, DDW_START, 16384ULL << 16, 16,
 				      TCE_FAKE_HAS_ALL);
-	const struct tce_fake_call *call;
-	unsigned long c;
 
+	KUNIT_EXPECT_EQ(test, tce_stuff_max(), TCE_BACKEND_MAX_BATCH);
+	KUNIT_EXPECT_EQ(test, env->win->stuff_max, TCE_BACKEND_MAX_BATCH);
 	env_map(test, env, 0, 10000, DMA_BIDIRECTIONAL);
 	env_kill(env, 0, 16384);
 	tce_fake_reset_log(env->fake);
-	env->win->stuff_max = 4096;
 	env_clear(env, 0, 10000);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 3);
-	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 3);
-	for (c = 0; c < 3; c++) {
-		call = tce_fake_call(env->fake, c);
-		KUNIT_ASSERT_NOT_NULL(test, call);
-		KUNIT_EXPECT_EQ(test, call->ioba,
-				DDW_START + ((c * 4096) << 16));
-		KUNIT_EXPECT_EQ(test, call->npages,
-				c < 2 ? 4096 : 10000 - 8192);
-	}
+	KUNIT_EXPECT_EQ(test, expect_stuffs(test, env, 0, 0, 10000), 20);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 20);
+	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), 0);
 	expect_table(test, env, 0, 0, DMA_NONE);
 
 	/* The third call fails: the first two stuck, the rest rolls back */
@@ -833,7 +856,28 @@ static void window_stuff_cap(struct kunit *test)
 	tce_fake_fail(env->fake, TCE_FAKE_STUFF, 3, H_HARDWARE, 0);
 	env_clear(env, 0, 10000);
 	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), -EIO);
-	expect_table(test, env, 8192, 10000, DMA_BIDIRECTIONAL);
+	expect_table(test, env, 1024, 10000, DMA_BIDIRECTIONAL);
+	expect_shadow_is_fake(test, env);
+}
+
+/*
+ * A larger stuff_max is the QEMU-only opt-in: firmware (and the fake)
+ * refuse the call, the error comes back and nothing is lost
+ */
+static void window_stuff_over_papr_refused(struct kunit *test)
+{
+	struct win_env *env = env_new(test, DDW_START, 16384ULL << 16, 16,
+				      TCE_FAKE_HAS_ALL);
+
+	env_map(test, env, 0, 1000, DMA_BIDIRECTIONAL);
+	env_kill(env, 0, 1000);
+	env->win->stuff_max = 4096;
+	tce_fake_reset_log(env->fake);
+	env_clear(env, 0, 1000);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 1);
+	KUNIT_EXPECT_EQ(test, tce_fake_refused(env->fake), 1);
+	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), -EINVAL);
+	expect_table(test, env, 0, 1000, DMA_BIDIRECTIONAL);
 	expect_shadow_is_fake(test, env);
 }
 
@@ -890,12 +934,15 @@ struct fallback {
 	unsigned long unmap_puts, unmap_stuffs;
 };
 
-/* 700 entries from index 100: values 100..511 and 512..799, zeros 100..799 */
+/*
+ * 700 entries from index 100: values 100..511 and 512..799, zeros 100..799
+ * (512 + 188 a stuff)
+ */
 static const struct fallback fallbacks[] = {
 	{ "put only", 0, 700, 0, 700, 0 },
-	{ "put+stuff", TCE_FAKE_HAS_STUFF, 700, 0, 0, 1 },
+	{ "put+stuff", TCE_FAKE_HAS_STUFF, 700, 0, 0, 2 },
 	{ "put+put_many", TCE_FAKE_HAS_PUT_MANY, 0, 2, 700, 0 },
-	{ "all", TCE_FAKE_HAS_ALL, 0, 2, 0, 1 },
+	{ "all", TCE_FAKE_HAS_ALL, 0, 2, 0, 2 },
 };
 
 static void fallback_desc(const struct fallback *f, char *desc)
@@ -1390,8 +1437,8 @@ static void window_range_ops_of(struct kunit *test)
 /*
  * 16384 entries exchanged in one call: the old values come back, the
  * exchange writes them with 32 put_many and leaves the kill nothing to do;
- * the same range cleared in one call: one stuff per chunk, written before
- * the call returns (no kill), the view empty again.
+ * the same range cleared in one call: one stuff of 512 per chunk, written
+ * before the call returns (no kill), the view empty again.
  */
 static void window_range_call_counts(struct kunit *test)
 {
@@ -1621,7 +1668,8 @@ static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE(window_view_bytes),
 	KUNIT_CASE(window_call_counts),
 	KUNIT_CASE(window_call_counts_unaligned),
-	KUNIT_CASE(window_stuff_cap),
+	KUNIT_CASE(window_stuff_papr_limit),
+	KUNIT_CASE(window_stuff_over_papr_refused),
 	KUNIT_CASE(window_empty_lifecycle),
 	KUNIT_CASE(window_lone_entry),
 	KUNIT_CASE_PARAM(window_single_tce_fallback, fallback_gen_params),

@@ -40,11 +40,18 @@ run_suite() {
 	fi
 	mapfile -t jobs < <(grep -v '^#' "$ROOT/tests/$jobfile" | grep . | grep -v "$skip" |
 		sed "$fuzz")
-	GUEST_TIMEOUT=${GUEST_TIMEOUT:-2700} \
+	GUEST_TIMEOUT=${GUEST_TIMEOUT:-2700} TRACE=papr \
 		"$ROOT/scripts/guest.sh" "$variant" "$name" "$(IFS=,; echo "${jobs[*]}")" "$@"
 	step "results[$variant/$name]"
 	"$ROOT/scripts/check-results.py" "$OUT/$variant/$name.log" "${jobs[@]}" ||
 		failed+=("$variant/$name")
+	# QEMU takes more than PowerVM: every H_STUFF_TCE and
+	# H_PUT_TCE_INDIRECT of the run must keep to the PAPR limits
+	"$ROOT/scripts/check-papr-trace.py" "$OUT/$variant/$name.trace" ||
+		failed+=("$variant/$name:papr-trace")
+	if [ -f "$OUT/$variant/$name.trace" ]; then
+		gzip -f "$OUT/$variant/$name.trace"
+	fi
 }
 
 for variant in plain debug; do

@@ -4,7 +4,10 @@
 #   scripts/guest.sh VARIANT NAME JOBS [extra qemu args...]
 # JOBS is a comma-separated list of PAIRING/TEST (see guest/run-jobs), or
 # "shell" for an interactive shell. The console goes to out/VARIANT/NAME.log,
-# QEMU's spapr_iommu trace events to out/VARIANT/NAME.trace when TRACE=1.
+# QEMU's trace events to out/VARIANT/NAME.trace: every spapr_iommu event
+# with TRACE=1, only those that scripts/check-papr-trace.py judges
+# (PAPR_TRACE_EVENTS: H_STUFF_TCE, H_PUT_TCE_INDIRECT, DDW events) with
+# TRACE=papr.
 #
 # Devices, each PHB its own IOMMU group (PCI domain = PHB index):
 #   0001:00:00.0  edu, 64-bit DMA mask          the main test device
@@ -50,8 +53,14 @@ qemu=(qemu-system-ppc64 -M pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broke
       -device spapr-pci-host-bridge,index=5,id=phb5
       -device edu,dma_mask=0xffffffffffffffff,bus=phb5.0,addr=0
       -device edu,dma_mask=0xffffffffffffffff,bus=phb5.0,addr=1)
-if [ "${TRACE:-0}" = 1 ]; then
-	qemu+=(-trace "enable=spapr_iommu_*" -D "$dir/$name.trace")
+case ${TRACE:-0} in
+1)	qemu+=(-trace "enable=spapr_iommu_*") ;;
+papr)	for ev in $PAPR_TRACE_EVENTS; do qemu+=(-trace "enable=$ev"); done ;;
+0)	;;
+*)	die "guest.sh: TRACE=$TRACE: 0, 1 or papr" ;;
+esac
+if [ "${TRACE:-0}" != 0 ]; then
+	qemu+=(-D "$dir/$name.trace")
 	rm -f "$dir/$name.trace"
 fi
 

@@ -12,6 +12,12 @@ KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
 CROSS=powerpc64le-linux-gnu-
 KMAKE_ARGS=(ARCH=powerpc CROSS_COMPILE=$CROSS)
 JOBS=${JOBS:-$(($(nproc) + 1))}
+# QEMU trace events that show every H_STUFF_TCE and H_PUT_TCE_INDIRECT the
+# guest made, with their counts, and the page size of each DDW (created,
+# removed, reset): what scripts/check-papr-trace.py needs, and nothing per
+# TCE (H_PUT_TCE, H_GET_TCE), which a guest suite makes hundreds of
+# thousands of.
+PAPR_TRACE_EVENTS="spapr_iommu_stuff spapr_iommu_pci_stuff spapr_iommu_indirect spapr_iommu_pci_indirect spapr_iommu_ddw_create spapr_iommu_ddw_remove spapr_iommu_ddw_reset"
 
 # step NAME: print a progress line a person can follow.
 step() {

@@ -310,9 +310,10 @@ series_commits() {
 
 	Add an iommu_table whose xchg_no_kill only updates the shadow of the
 	sparse view and marks the entry dirty, and whose tce_kill flushes the
-	dirty entries of the range: runs of zeros with H_STUFF_TCE, runs of
-	values with H_PUT_TCE_INDIRECT (512 a call), single entries with
-	H_PUT_TCE. The old value comes from the shadow, never from H_GET_TCE.
+	dirty entries of the range: runs of zeros with H_STUFF_TCE and runs of
+	values with H_PUT_TCE_INDIRECT (512 a call each, the PAPR limit that
+	PowerVM enforces), single entries with H_PUT_TCE. The old value comes
+	from the shadow, never from H_GET_TCE.
 	On a hypervisor error the range is rolled back in the shadow and the
 	error returned, so the caller sees what the hardware has.
 
