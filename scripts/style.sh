@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# checkpatch --strict and sparse (C=2) over our kernel sources.
+# checkpatch --strict and sparse (C=2) over our kernel sources:
+#   scripts/style.sh [VARIANT...]   (sparse against each; default plain)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -15,12 +16,15 @@ for f in "${files[@]}"; do
 	out=$(cd "$KSRC" && perl scripts/checkpatch.pl --strict --no-tree --terse --show-types \
 		--ignore "$ignore" -f "$ROOT/$f" 2>&1) || { echo "$out"; rc=1; }
 done
-step "style: sparse (C=2) against the plain kernel"
-src=$OUT/plain/modsrc
-make -C "$(kbuild_dir plain)" M="$src" "${KMAKE_ARGS[@]}" C=2 W=1 modules > "$src/sparse.log" 2>&1 ||
-	{ cat "$src/sparse.log"; rc=1; }
-if grep -E 'warning:|error:' "$src/sparse.log"; then
-	rc=1
-fi
+# sparse against each kernel named (scripts/modules.sh built them)
+for variant in "${@:-plain}"; do
+	step "style: sparse (C=2) against the $variant kernel"
+	src=$OUT/$variant/modsrc
+	make -C "$(kbuild_dir "$variant")" M="$src" "${KMAKE_ARGS[@]}" C=2 W=1 modules \
+		> "$src/sparse.log" 2>&1 || { cat "$src/sparse.log"; rc=1; }
+	if grep -E 'warning:|error:' "$src/sparse.log"; then
+		rc=1
+	fi
+done
 [ $rc = 0 ] && step "style: clean"
 exit $rc
