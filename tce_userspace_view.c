@@ -504,15 +504,22 @@ static void chunk_swap_locked(struct tce_view *view,
 	delta_apply_locked(view, chunk, &d);
 }
 
-/* Called with the lock held: slots [@lo, @hi) are all dirty now */
-static void slots_dirty_locked(struct tce_view *view,
-			       struct tce_view_chunk *chunk, unsigned int lo,
-			       unsigned int hi)
+/*
+ * Called with the lock held: slots [@lo, @hi) are all dirty now (@dirty),
+ * or all hold in the hardware what the shadow says
+ */
+static void slots_mark_locked(struct tce_view *view,
+			      struct tce_view_chunk *chunk, unsigned int lo,
+			      unsigned int hi, bool dirty)
 {
 	unsigned int slot;
 
-	for (slot = lo; slot < hi; slot++)
-		view->nr_dirty += !__test_and_set_bit(slot, chunk->dirty);
+	for (slot = lo; slot < hi; slot++) {
+		if (dirty)
+			view->nr_dirty += !__test_and_set_bit(slot, chunk->dirty);
+		else
+			view->nr_dirty -= __test_and_clear_bit(slot, chunk->dirty);
+	}
 }
 
 /*
@@ -537,7 +544,7 @@ static int chunk_write_locked(struct tce_view *view, unsigned long c,
 	if (!rc)
 		return 0;
 	chunk_swap_locked(view, chunk, lo, hi, st, false);
-	slots_dirty_locked(view, chunk, lo, hi);
+	slots_mark_locked(view, chunk, lo, hi, true);
 	w->hstatus = rc;
 	return -EIO;
 }
@@ -712,20 +719,6 @@ static void chunk_untake_locked(struct tce_view *view,
 	delta_apply_locked(view, chunk, &d);
 }
 
-/*
- * Called with the lock held: slots [@lo, @hi) hold in the hardware what
- * the shadow says
- */
-static void slots_clean_locked(struct tce_view *view,
-			       struct tce_view_chunk *chunk, unsigned int lo,
-			       unsigned int hi)
-{
-	unsigned int slot;
-
-	for (slot = lo; slot < hi; slot++)
-		view->nr_dirty -= __test_and_clear_bit(slot, chunk->dirty);
-}
-
 /* Did any of the @n entries @old hold a TCE? */
 static bool range_has_tce(const struct tce_range_entry *old, unsigned long n)
 {
@@ -760,7 +753,7 @@ static int chunk_clear_write_locked(struct tce_view *view, unsigned long c,
 		w->hstatus = rc;
 		return -EIO;
 	}
-	slots_clean_locked(view, chunk, lo, hi);
+	slots_mark_locked(view, chunk, lo, hi, false);
 	return 0;
 }
 
