@@ -61,6 +61,9 @@ ksrc_dir() {
 	echo "$CACHE/linux-source-$1"
 }
 
+# A sparse new enough for 7.x kernels, built by setup.sh
+NEW_SPARSE=$CACHE/tools/sparse
+
 # kernel_deb VERSION: the downloaded linux-source package of a kernel that
 # is not installed with apt (empty if there is none).
 kernel_deb() {

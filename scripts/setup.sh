@@ -32,6 +32,8 @@ works() {
 	dpkg -s libssl-dev libelf-dev > /dev/null 2>&1 || { echo "    libssl-dev/libelf-dev missing"; ok=1; }
 	[ -n "$(kernel_deb "$NEWEST_KERNEL")" ] ||
 		{ echo "    linux-source-$NEWEST_KERNEL not downloaded"; ok=1; }
+	"$NEW_SPARSE" --version > /dev/null 2>&1 ||
+		{ echo "    $NEW_SPARSE (for kernels since 6.13) missing"; ok=1; }
 	rm -rf "$tmp"
 	return $ok
 }
@@ -53,6 +55,38 @@ debian_mirror() {
 		      awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' |
 		      grep -v security | grep -m1 'debian/\?$' || true)
 	echo "${uri:-http://deb.debian.org/debian}"
+}
+
+# Kernels since 6.13 need a sparse that knows __typeof_unqual__ (their
+# scripts/checker-valid.sh refuses Debian 12's 0.6.4, and kbuild then
+# skips C=2 with a mere warning); the binary packages that have one need a
+# newer libc. Build sparse from the source package of Debian's newest
+# suite into the cache (a C program of its own, no build dependency).
+NEW_SPARSE_SUITE=sid
+
+build_new_sparse() {
+	local dir=$CACHE/apt-src opts
+	[ -x "$NEW_SPARSE" ] && return 0
+	step "setup: building sparse from Debian $NEW_SPARSE_SUITE's source package"
+	rm -rf "$dir/src"
+	mkdir -p "$dir/lists/partial" "$dir/src" "$(dirname "$NEW_SPARSE")"
+	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(debian_mirror) $NEW_SPARSE_SUITE main" \
+		> "$dir/sources.list"
+	opts=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+	      -o Dir::State::Lists="$dir/lists" -o APT::Sandbox::User=root)
+	for try in 1 2 3; do
+		apt-get -q "${opts[@]}" update > "$dir/update.log" 2>&1 && break
+		echo "apt-get update ($NEW_SPARSE_SUITE sources): attempt $try reported errors"
+		sleep 2
+	done
+	(cd "$dir/src" && apt-get -q "${opts[@]}" source --download-only sparse) \
+		> "$dir/download.log" 2>&1 ||
+		{ tail -5 "$dir/download.log"; die "setup: downloading the sparse source package"; }
+	tar -C "$dir/src" -xf "$(ls "$dir"/src/sparse_*.orig.tar.*)" ||
+		die "setup: unpacking the sparse source"
+	make -C "$(ls -d "$dir"/src/sparse-*/)" -j"$JOBS" sparse > "$dir/build.log" 2>&1 ||
+		{ tail -5 "$dir/build.log"; die "setup: building sparse (log $dir/build.log)"; }
+	cp "$(ls -d "$dir"/src/sparse-*/)sparse" "$NEW_SPARSE"
 }
 
 fetch_newest_kernel() {
@@ -102,5 +136,6 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommen
 	> "${TMPDIR:-/tmp}/bench-apt.log" 2>&1 ||
 	{ tail -20 "${TMPDIR:-/tmp}/bench-apt.log"; die "setup: apt-get install (log: ${TMPDIR:-/tmp}/bench-apt.log)"; }
 fetch_newest_kernel
+build_new_sparse
 works || die "setup: packages installed but the tools above do not work"
 step "setup: done"
