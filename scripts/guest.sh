@@ -30,8 +30,15 @@ mem=${GUEST_MEM:-4G}
 # The plain kernel runs with the hash MMU, as LPARs under PowerVM do (16M
 # huge pages); the debug kernel with radix, as KVM pSeries guests do (and
 # KASAN needs it on ppc64).
+# MMU=radix or MMU=hash chooses for one boot (DPDK and KVM-HV need radix).
 mmu=disable_radix
 [ "$(variant_flavour "$variant")" = debug ] && mmu=
+case ${MMU:-} in
+radix)	mmu= ;;
+hash)	mmu=disable_radix ;;
+'')	;;
+*)	die "guest.sh: MMU=$MMU: radix or hash" ;;
+esac
 
 disk=$dir/nvme.img
 [ -f "$disk" ] || truncate -s 64M "$disk"

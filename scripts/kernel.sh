@@ -12,6 +12,7 @@ version=$(variant_kernel "$variant")
 flavour=$(variant_flavour "$variant")
 fragments=("$ROOT/config/pseries.config")
 [ "$flavour" = debug ] && fragments+=("$ROOT/config/debug.config")
+[ "$flavour" = plain ] && fragments+=("$ROOT/config/host.config")
 kdir=$(kbuild_dir "$variant")
 src=$(ksrc_dir "$version")
 # 6.12 keeps the stamp name it had before there were two kernels, so that
