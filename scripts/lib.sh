@@ -69,3 +69,9 @@ NEW_SPARSE=$CACHE/tools/sparse
 kernel_deb() {
 	find "$CACHE/debs" -maxdepth 1 -name "linux-source-$1_*_all.deb" 2>/dev/null | sort | tail -1
 }
+
+# root_dir NAME: the unpacked ppc64el packages of config/roots/NAME
+# (scripts/ppc64el-root.sh).
+root_dir() {
+	echo "$CACHE/roots/$1"
+}

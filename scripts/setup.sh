@@ -34,8 +34,24 @@ works() {
 		{ echo "    linux-source-$NEWEST_KERNEL not downloaded"; ok=1; }
 	"$NEW_SPARSE" --version > /dev/null 2>&1 ||
 		{ echo "    $NEW_SPARSE (for kernels since 6.13) missing"; ok=1; }
+	for list in "$ROOT"/config/roots/*; do
+		[ -f "$list" ] || continue
+		[ -f "$(root_dir "$(basename "$list")")/.root.stamp" ] ||
+			{ echo "    ppc64el root $(basename "$list") not unpacked"; ok=1; }
+	done
 	rm -rf "$tmp"
 	return $ok
+}
+
+# The ppc64el programs the guest runs beyond busybox (config/roots/*),
+# unpacked from Debian's packages into the cache
+fetch_roots() {
+	local list
+	for list in "$ROOT"/config/roots/*; do
+		[ -f "$list" ] || continue
+		"$ROOT/scripts/ppc64el-root.sh" "$(basename "$list")" ||
+			die "setup: ppc64el root $(basename "$list")"
+	done
 }
 
 # The newest kernel's source comes from a newer suite than the machine's:
@@ -137,5 +153,6 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommen
 	{ tail -20 "${TMPDIR:-/tmp}/bench-apt.log"; die "setup: apt-get install (log: ${TMPDIR:-/tmp}/bench-apt.log)"; }
 fetch_newest_kernel
 build_new_sparse
+fetch_roots
 works || die "setup: packages installed but the tools above do not work"
 step "setup: done"
