@@ -15,6 +15,7 @@
  *     a guest unmasks a vector of an assigned device: the next completion
  *     must signal the new eventfd, not the old one, and the vector's
  *     MSI-X table entry must keep the message the firmware programmed.
+ *     Then MSI-X off and on again: vector 1 signals (on any kernel).
  *  3. nvme INTx: INTMC clears the interrupt masks, the admin CQ and an I/O
  *     CQ raise INTx; each completion signals the eventfd, and the user
  *     unmasks INTx once the completion is consumed. With INTMS bit 0 set
@@ -411,6 +412,34 @@ static void msix_reset_eventfd(struct nvme_ctx *c, int *efds)
 	close(nfd);
 }
 
+/*
+ * MSI-X off and on again with every eventfd: the firmware programs the
+ * vectors anew, so vector 1 signals again even where the re-set above
+ * zeroed its entry (the only way back for user space on such a kernel).
+ */
+static void msix_reenable(struct nvme_ctx *c, int *efds)
+{
+	struct msix_entry m;
+	long long got;
+	uint16_t cid;
+	int st;
+
+	if (!tap_rc(vfio_irq_set_eventfds(&c->d, VFIO_PCI_MSIX_IRQ_INDEX, 0,
+					  0, NULL), 0, "nvme: MSI-X disabled") ||
+	    !tap_rc(vfio_irq_set_eventfds(&c->d, VFIO_PCI_MSIX_IRQ_INDEX, 0,
+					  NIO + 1, efds), 0,
+		    "nvme: MSI-X enabled again, vectors 0..%d", NIO))
+		return;
+	m = msix_entry(c, 1);
+	msix_diag("re-enabled", 1, &m);
+	cid = nvme_read_submit(c, 1);
+	got = efd_wait(efds[1], WAIT_MS);
+	st = nvme_complete(&c->n, &c->io[1], cid, NULL);
+	tap_ok(got == 1 && st == 0 && !msix_zero(&m),
+	       "nvme: after MSI-X off and on, a READ on queue 1 signals vector 1 (%lld, status %d)",
+	       got, st);
+}
+
 static void nvme_msix(const char *bdf)
 {
 	static struct nvme_ctx c;
@@ -462,6 +491,7 @@ static void nvme_msix(const char *bdf)
 		tap_ok(v < 0, "nvme: no other vector signalled (%d)", v);
 	}
 	msix_reset_eventfd(&c, efds);
+	msix_reenable(&c, efds);
 	for (q = 1; q <= NIO; q++)
 		nvme_delete_io_queues(&c.n, &c.admin, &c.io[q]);
 off:
