@@ -48,6 +48,7 @@
 #define SZ_64K		0x10000ull
 #define WAIT_MS		10000	/* an interrupt that comes, under TCG */
 #define QUIET_MS	300	/* one that must not come */
+#define DRAIN_MS	1000	/* quiet long enough: nothing late in flight */
 #define NIO		3	/* I/O queues, on MSI-X vectors 1..NIO */
 
 #define PCI_CAP_PTR		0x34
@@ -347,6 +348,16 @@ static bool series_kernel(void)
 	return !access("/sys/kernel/debug/pseries_tce_ddw", F_OK);
 }
 
+/*
+ * Reads the eventfd until it stays quiet for DRAIN_MS: interrupts of
+ * completions already polled may reach it late under TCG.
+ */
+static void efd_drain(int efd)
+{
+	while (efd_wait(efd, DRAIN_MS) > 0)
+		;
+}
+
 /* Every eventfd quiet but efds[except] (-1: all); the first noisy one */
 static int noisy_vector(const int *efds, int except)
 {
@@ -477,7 +488,7 @@ static void nvme_msix(const char *bdf)
 	for (q = 1; q <= NIO; q++)
 		if (!nvme_io_queue(&c, q, (int)q))
 			goto off;
-	efd_wait(efds[0], QUIET_MS);	/* the admin completions */
+	efd_drain(efds[0]);	/* the admin completions */
 	for (q = 1; q <= NIO; q++) {
 		uint16_t cid = nvme_read_submit(&c, q);
 		int st;
@@ -594,9 +605,9 @@ static void nvme_intx(const char *bdf)
 	       "nvme: INTx unmasked");
 	if (nvme_io_queue(&c, 1, 0)) {
 		/* the two admin completions of the queue creation */
-		efd_wait(efd, QUIET_MS);
+		efd_drain(efd);
 		vfio_irq_unmask(&c.d, VFIO_PCI_INTX_IRQ_INDEX);
-		efd_wait(efd, QUIET_MS);
+		efd_drain(efd);
 		intx_round(&c, efd, 1, "READ on I/O queue 1");
 		intx_round(&c, efd, 1, "a second READ");
 		intx_masked(&c, efd);
