@@ -260,6 +260,22 @@ kunit_adapt() {
 	EOF
 }
 
+# kernel_fix FILE: a fix of the base tree, checked in as is under
+# kernel-fixes/: the commit message (ending with its tags, e.g. Fixes:),
+# a line "---", then a unified diff against the base, applied to the
+# index as git am would. The team's Signed-off-by follows the tags.
+kernel_fix() {
+	local f=$1 n m=$STAGE/msg.fix.$((NPATCH + 1))
+	n=$(grep -n -m1 -x -e '---' "$f" | cut -d: -f1)
+	[ -n "$n" ] || die "patches: $f: no '---' line between message and diff"
+	tail -n +"$((n + 1))" "$f" |
+		GIT_INDEX_FILE=$IDX "${G[@]}" -C "$GITREPO" apply --cached - ||
+		die "patches: $f does not apply to the base"
+	head -n "$((n - 1))" "$f" > "$m"
+	printf 'Signed-off-by: %s <%s>\n' "$TEAM" "$TEAM_EMAIL" >> "$m"
+	commit "$m"
+}
+
 # The commits, in the order a reviewer reads them.
 series_commits() {
 	local f mk kc t
@@ -463,4 +479,10 @@ series_commits() {
 	        --kunitconfig=arch/powerpc/platforms/pseries/tests
 	EOF
 	)"
+
+	# (6..) fixes of the base tree that VFIO users of pSeries need,
+	# independent of the patches above (kernel-fixes/, in name order)
+	for f in "$ROOT"/kernel-fixes/*.patch; do
+		kernel_fix "$f"
+	done
 }

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -969,7 +971,7 @@ static inline void mmio_sync(void)
 	__asm__ __volatile__("sync" ::: "memory");
 }
 
-static uint32_t edu_rd32(struct edu *e, unsigned int off)
+uint32_t edu_rd32(struct edu *e, unsigned int off)
 {
 	uint32_t v = 0;
 
@@ -997,18 +999,36 @@ static uint64_t edu_rd64(struct edu *e, unsigned int off)
 	return e->swap ? __builtin_bswap64(v) : v;
 }
 
-static void edu_wr64(struct edu *e, unsigned int off, uint64_t v)
+/* A 4- or 8-byte register write (byte order of e->swap) */
+static void edu_wr(struct edu *e, unsigned int off, uint64_t v, size_t size)
 {
-	if (e->swap)
+	uint32_t v32 = (uint32_t)v;
+	const void *p = size == 4 ? (const void *)&v32 : (const void *)&v;
+
+	if (e->swap) {
 		v = __builtin_bswap64(v);
+		v32 = __builtin_bswap32(v32);
+	}
 	mmio_sync();
-	if (e->d->bar0)
+	if (e->d->bar0 && size == 4)
+		*(volatile uint32_t *)(e->d->bar0 + off) = v32;
+	else if (e->d->bar0)
 		*(volatile uint64_t *)(e->d->bar0 + off) = v;
-	else if (pwrite(e->d->device, &v, 8,
-			(off_t)(e->d->bar0_offset + off)) != 8)
+	else if (pwrite(e->d->device, p, size,
+			(off_t)(e->d->bar0_offset + off)) != (ssize_t)size)
 		tap_diag("edu: pwrite at 0x%x failed: %s", off,
 			 strerror(errno));
 	mmio_sync();
+}
+
+void edu_wr32(struct edu *e, unsigned int off, uint32_t v)
+{
+	edu_wr(e, off, v, 4);
+}
+
+static void edu_wr64(struct edu *e, unsigned int off, uint64_t v)
+{
+	edu_wr(e, off, v, 8);
 }
 
 int edu_init(struct edu *e, struct vfio_dev *d)
@@ -1147,6 +1167,83 @@ int vfio_open_sibling(struct vfio_dev *d2, const struct vfio_dev *d1,
 		return (int)r;
 	d2->device = (int)r;
 	return 0;
+}
+
+/* ---------------------------------------------------------- interrupts */
+
+long vfio_irq_count(struct vfio_dev *d, unsigned int index, uint32_t *flags)
+{
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = index };
+	long r = vfio_ioctl(d->device, VFIO_DEVICE_GET_IRQ_INFO, &info);
+
+	if (r < 0)
+		return r;
+	if (flags)
+		*flags = info.flags;
+	return info.count;
+}
+
+static long set_irqs(struct vfio_dev *d, uint32_t flags, unsigned int index,
+		     unsigned int start, unsigned int count, const int *fds)
+{
+	size_t len = sizeof(struct vfio_irq_set) + count * sizeof(int32_t);
+	struct vfio_irq_set *s = calloc(1, len);
+	long r;
+
+	if (!s)
+		return -ENOMEM;
+	s->argsz = (uint32_t)len;
+	s->flags = flags;
+	s->index = index;
+	s->start = start;
+	s->count = count;
+	if (count && fds)
+		memcpy(s->data, fds, count * sizeof(int32_t));
+	r = vfio_ioctl(d->device, VFIO_DEVICE_SET_IRQS, s);
+	free(s);
+	return r;
+}
+
+long vfio_irq_set_eventfds(struct vfio_dev *d, unsigned int index,
+			   unsigned int start, unsigned int count,
+			   const int *fds)
+{
+	if (!count)
+		return set_irqs(d, VFIO_IRQ_SET_DATA_NONE |
+				VFIO_IRQ_SET_ACTION_TRIGGER, index, 0, 0, NULL);
+	return set_irqs(d, VFIO_IRQ_SET_DATA_EVENTFD |
+			VFIO_IRQ_SET_ACTION_TRIGGER, index, start, count, fds);
+}
+
+long vfio_irq_unmask(struct vfio_dev *d, unsigned int index)
+{
+	return set_irqs(d, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+			index, 0, 1, NULL);
+}
+
+int efd_new(void)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+long long efd_wait(int fd, unsigned int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint64_t v;
+	int r;
+
+	do {
+		r = poll(&p, 1, (int)timeout_ms);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (!r)
+		return 0;
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return errno == EAGAIN ? 0 : -errno;
+	return (long long)v;
 }
 
 /* -------------------------------------------- reliability test helpers */

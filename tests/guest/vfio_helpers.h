@@ -186,6 +186,9 @@ long iommu_disable(int c);
  */
 #define EDU_DMA_MAX	4095
 #define EDU_IDENT	0x010000edu
+#define EDU_REG_IRQ_STATUS	0x24	/* read: raised, not acknowledged */
+#define EDU_REG_IRQ_RAISE	0x60	/* write: status |= val, interrupt */
+#define EDU_REG_IRQ_ACK		0x64	/* write: status &= ~val (INTx low) */
 
 struct edu {
 	struct vfio_dev *d;
@@ -194,6 +197,9 @@ struct edu {
 
 /* Maps BAR0, checks the ident register, enables bus mastering. */
 int edu_init(struct edu *e, struct vfio_dev *d);
+/* 32-bit register accesses (byte order of e->swap) */
+uint32_t edu_rd32(struct edu *e, unsigned int off);
+void edu_wr32(struct edu *e, unsigned int off, uint32_t v);
 /*
  * One DMA of len bytes (buf_off + len <= EDU_DMA_MAX) between bus address
  * iova and the edu buffer at offset buf_off; to_ram: edu -> RAM, else
@@ -226,6 +232,32 @@ const char *pairing_name(void);
  */
 int vfio_open_sibling(struct vfio_dev *d2, const struct vfio_dev *d1,
 		      const char *bdf);
+
+/* ---------------------------------------------------------- interrupts */
+
+/*
+ * VFIO_DEVICE_GET_IRQ_INFO of index (VFIO_PCI_INTX/MSI/MSIX_IRQ_INDEX):
+ * the number of interrupts (0: the device has none of that kind), or
+ * -errno; *flags gets the info flags when flags is not NULL.
+ */
+long vfio_irq_count(struct vfio_dev *d, unsigned int index, uint32_t *flags);
+/*
+ * VFIO_DEVICE_SET_IRQS, ACTION_TRIGGER: eventfds fds[0..count-1] for
+ * interrupts start..start+count-1 of index (an fd of -1 leaves that one
+ * without a trigger); count 0 disables the whole index. 0 or -errno.
+ */
+long vfio_irq_set_eventfds(struct vfio_dev *d, unsigned int index,
+			   unsigned int start, unsigned int count,
+			   const int *fds);
+/* VFIO_DEVICE_SET_IRQS, ACTION_UNMASK of interrupt 0 of index (INTx). */
+long vfio_irq_unmask(struct vfio_dev *d, unsigned int index);
+/* A non-blocking eventfd (counter mode); fd or -errno. */
+int efd_new(void);
+/*
+ * Waits up to timeout_ms for the eventfd to be signalled and reads (so
+ * clears) its counter: the count, 0 on timeout, or -errno.
+ */
+long long efd_wait(int fd, unsigned int timeout_ms);
 
 /* -------------------------------------------- reliability test helpers */
 
