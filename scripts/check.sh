@@ -63,6 +63,11 @@ run_suite() {
 }
 
 run_suite suite plain jobs.suite
+# DPDK (tests/jobs.dpdk): testpmd over three NICs, one radix boot of the
+# plain kernel with DPDK appended to its initramfs
+"$ROOT/scripts/root-cpio.sh" dpdk "${DPDK_FILES[@]}"
+dpdk_nics nics
+MMU=radix INITRD_EXTRA=$OUT/roots/dpdk.cpio.gz run_suite dpdk plain jobs.dpdk "${nics[@]}"
 run_suite suite debug jobs.suite
 run_suite suite plain-7.3 jobs.newest
 if [ -n "$series" ]; then

@@ -18,5 +18,14 @@ joblist=$(IFS=,; echo "${jobs[*]}")
 "$ROOT/scripts/tests.sh"
 "$ROOT/scripts/initramfs.sh" "$variant"
 name=${NAME:-one}
-"$ROOT/scripts/guest.sh" "$variant" "$name" "$joblist"
+qemu_args=()
+# guest/tests/dpdk: DPDK appended to the initramfs, its NICs, radix
+case ,$tests, in
+*,dpdk[,:]*)
+	"$ROOT/scripts/root-cpio.sh" dpdk "${DPDK_FILES[@]}"
+	dpdk_nics qemu_args
+	export MMU=${MMU:-radix} INITRD_EXTRA="${INITRD_EXTRA:-} $OUT/roots/dpdk.cpio.gz"
+	;;
+esac
+"$ROOT/scripts/guest.sh" "$variant" "$name" "$joblist" "${qemu_args[@]}"
 "$ROOT/scripts/check-results.py" "$OUT/$variant/$name.log" "${jobs[@]}"

@@ -15,6 +15,9 @@
 #   0003:00:00.0  edu                           a second container
 #   0004:00:00.0  edu on a PHB with ddw=off     no Dynamic DMA Window
 #   0005:00:00.0, 0005:00:01.0  two edu         a multi-device PE
+#
+# INITRD_EXTRA: cpio archives (space-separated) appended to the initramfs
+# for this boot (scripts/root-cpio.sh: programs beyond busybox, e.g. DPDK).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -40,13 +43,21 @@ hash)	mmu=disable_radix ;;
 *)	die "guest.sh: MMU=$MMU: radix or hash" ;;
 esac
 
+initrd=$dir/initramfs.cpio.gz
+if [ -n "${INITRD_EXTRA:-}" ]; then
+	# the kernel unpacks concatenated archives one after the other
+	# shellcheck disable=SC2086
+	cat "$initrd" $INITRD_EXTRA > "$dir/$name.initrd" || die "guest.sh: INITRD_EXTRA=$INITRD_EXTRA"
+	initrd=$dir/$name.initrd
+fi
+
 disk=$dir/nvme.img
 [ -f "$disk" ] || truncate -s 64M "$disk"
 
 qemu=(qemu-system-ppc64 -M pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,cap-large-decr=off,cap-hpt-max-page-size=16M
       -accel tcg,thread=multi -smp 2 -m "$mem"
       -nodefaults -display none -vga none -monitor none -serial stdio -no-reboot
-      -kernel "$kdir/vmlinux" -initrd "$dir/initramfs.cpio.gz"
+      -kernel "$kdir/vmlinux" -initrd "$initrd"
       -append "console=hvc0 loglevel=5 $mmu bench.jobs=$jobs ${GUEST_CMDLINE:-}"
       -device spapr-pci-host-bridge,index=1,id=phb1
       -device edu,dma_mask=0xffffffffffffffff,bus=phb1.0,addr=0

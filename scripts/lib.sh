@@ -75,3 +75,36 @@ kernel_deb() {
 root_dir() {
 	echo "$CACHE/roots/$1"
 }
+
+# DPDK in the guest (guest/tests/dpdk, tests/jobs.dpdk): testpmd and the
+# PMDs of the NICs QEMU offers on a spapr PHB, packed with their libraries
+# by scripts/root-cpio.sh from the root of config/roots/dpdk.
+DPDK_PMDS=usr/lib/powerpc64le-linux-gnu/dpdk/pmds-23.0
+DPDK_FILES=(usr/bin/dpdk-testpmd "$DPDK_PMDS"/librte_bus_pci.so.23.0
+	    "$DPDK_PMDS"/librte_mempool_ring.so.23.0
+	    "$DPDK_PMDS"/librte_net_e1000.so.23.0 "$DPDK_PMDS"/librte_net_virtio.so.23.0)
+
+# dpdk_nics ARRAY: set ARRAY to the QEMU arguments of the NICs the DPDK
+# jobs drive, each on its own PHB: 0006:00:00.0 e1000, 0007:00:00.0
+# e1000e, 0008:00:00.0 virtio-net (modern only, behind the IOMMU). Each NIC
+# sends to a UDP socket of its own and receives from it, so every packet
+# it sends comes back to it; the ports are free ones, so that boots on the
+# same machine do not hear each other. romfile= because a spapr PHB has no
+# use for the option ROM QEMU would otherwise insist on loading.
+dpdk_nics() {
+	local -n args=$1
+	local ports i=0 nic
+	read -ra ports < <(python3 -c '
+import socket
+s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+for x in s:
+    x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))')
+	args=()
+	for nic in e1000 e1000e "virtio-net-pci,disable-legacy=on,iommu_platform=on"; do
+		args+=(-device "spapr-pci-host-bridge,index=$((6 + i)),id=phb$((6 + i))"
+		       -netdev "socket,id=dpdk$i,udp=127.0.0.1:${ports[i]},localaddr=127.0.0.1:${ports[i]}"
+		       -device "$nic,netdev=dpdk$i,romfile=,bus=phb$((6 + i)).0,addr=0")
+		i=$((i + 1))
+	done
+}

@@ -22,6 +22,11 @@ debs=$dest.debs
 
 mapfile -t wanted < <(sed 's/#.*//' "$list" | tr -s ' \t' '\n' | grep . | sed 's/$/:ppc64el/')
 
+# Packages of shared libraries: lib*, and the two whose names do not say
+# so (zlib1g: libz.so.1 of libelf; ibverbs-providers: libmlx5.so.1, which
+# dpdk-testpmd is linked against)
+LIBPKGS='lib[^ <>]*\|zlib1g\|ibverbs-providers'
+
 # closure: the wanted packages and the ppc64el libraries they need,
 # recursively (Depends and Pre-Depends; no -dev package but those wanted,
 # no package tools, which the guest never runs)
@@ -37,7 +42,7 @@ closure() {
 			next+=("$p")
 		done < <(apt-cache depends --no-recommends --no-suggests --no-conflicts \
 				--no-breaks --no-replaces --no-enhances "${todo[@]}" 2>/dev/null |
-			sed -n 's/^ *\(Pre\)\?Depends: \(lib[^ <>]*:ppc64el\)$/\2/p' |
+			sed -n "s/^ *\\(Pre\\)\\?Depends: \\($LIBPKGS\\):ppc64el\$/\\2:ppc64el/p" |
 			grep -v -- '-dev:ppc64el$' | sort -u)
 		todo=("${next[@]}")
 	done
