@@ -4,7 +4,9 @@
  * RTAS DDW calls and TCE windows with a sparse shadow.
  *
  * At load the ops of every pSeries PE (partitionable endpoint) not owned by
- * a DMA user are swapped for ours; at unload the originals come back. The
+ * a DMA user are swapped for ours; at unload the originals come back. A PE
+ * whose last PCI function is removed is dropped at once, before the in-tree
+ * code frees its table group with its device-tree node. The
  * device-tree conventions of the in-tree platform code are kept
  * ("ibm,dma-window", "ibm,dma-window-saved", "linux,dma64-ddr-window-info")
  * so that it finds each PE as it expects once we are done with it.
@@ -1602,12 +1604,65 @@ static void pe_uninstall(struct ddw_pe *pe)
 {
 	struct iommu_table_group *tg = pe->table_group;
 
+	lockdep_assert_held(&ddw_mutex);
 	if (!pe->managed)
 		return;
 	WARN_ON(pe->owners);
 	WRITE_ONCE(tg->ops, pe->orig_ops);
 	group_fields_apply(tg, &pe->saved);
 }
+
+/* Is a PCI function of @pe's PE still present? */
+static bool pe_has_functions(struct ddw_pe *pe)
+{
+	struct pci_dev *pdev = NULL;
+
+	for_each_pci_dev(pdev) {
+		if (pe_node_of(pdev) == pe->np) {
+			pci_dev_put(pdev);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A PCI function went (DLPAR, hot-unplug, sysfs "remove"). When it was the
+ * last one of its PE, the PE's device-tree node goes next, and with it the
+ * table group, which the in-tree code frees: give the group its own ops
+ * back and forget the PE now. An owned PE keeps its functions (VFIO holds
+ * them until its user is gone).
+ */
+static int pe_bus_notify(struct notifier_block *nb, unsigned long action,
+			 void *data)
+{
+	struct ddw_pe *pe, *tmp;
+	LIST_HEAD(gone);
+
+	if (action != BUS_NOTIFY_REMOVED_DEVICE)
+		return NOTIFY_DONE;
+
+	mutex_lock(&ddw_mutex);
+	list_for_each_entry_safe(pe, tmp, &pe_list, node) {
+		if (pe_has_functions(pe))
+			continue;
+		pe_uninstall(pe);
+		list_move(&pe->node, &gone);
+	}
+	mutex_unlock(&ddw_mutex);
+
+	/* Outside the lock: removing debugfs files waits for their readers */
+	list_for_each_entry_safe(pe, tmp, &gone, node) {
+		pr_info("%pOF: last PCI function removed, PE dropped\n", pe->np);
+		debugfs_remove_recursive(pe->dbg);
+		pe_free(pe);
+	}
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pe_bus_nb = {
+	.notifier_call = pe_bus_notify,
+};
 
 static void pes_remove_all(void)
 {
@@ -1628,6 +1683,7 @@ static void pes_remove_all(void)
 static int __init pseries_tce_ddw_init(void)
 {
 	struct pci_dev *pdev = NULL;
+	int ret;
 
 	if (!machine_is(pseries) || !firmware_has_feature(FW_FEATURE_LPAR)) {
 		pr_err("not a pSeries LPAR, nothing to manage\n");
@@ -1638,15 +1694,20 @@ static int __init pseries_tce_ddw_init(void)
 	debugfs_create_file("hcalls", 0444, ddw_debugfs_root, NULL,
 			    &total_hcalls_fops);
 
+	/* No function comes or goes between the scan and the notifier */
 	pci_lock_rescan_remove();
 	for_each_pci_dev(pdev)
 		pe_add_for_dev(pdev);
+	ret = bus_register_notifier(&pci_bus_type, &pe_bus_nb);
 	pci_unlock_rescan_remove();
-	return 0;
+	if (ret)
+		pes_remove_all();
+	return ret;
 }
 
 static void __exit pseries_tce_ddw_exit(void)
 {
+	bus_unregister_notifier(&pci_bus_type, &pe_bus_nb);
 	pes_remove_all();
 }
 
