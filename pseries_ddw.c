@@ -260,16 +260,33 @@ static int count_rtas(struct ddw_pe *pe, enum ddw_rtas_kind kind, int status)
 	return status;
 }
 
+/*
+ * One RTAS DDW call of @kind: retried while the firmware is busy, counted,
+ * and a fault site (tce_firmware_should_fail()) that fails as the
+ * firmware's hardware error (-1) does. Evaluates to the RTAS status.
+ */
+#define ddw_rtas(pe, kind, token, nargs, nret, out, ...)			\
+({									\
+	int __status = -1;						\
+									\
+	if (!tce_firmware_should_fail()) {				\
+		do {							\
+			__status = rtas_call(token, nargs, nret, out,	\
+					     __VA_ARGS__);		\
+		} while (rtas_busy_delay(__status));			\
+	}								\
+	count_rtas(pe, kind, __status);					\
+})
+
 static int rtas_query(struct ddw_pe *pe, struct ddw_query *q)
 {
 	int out[5] = { 0 };
 	int status;
 
-	do {
-		status = rtas_call(pe->tokens[DDW_QUERY], 3, pe->query_nret,
-				   out, pe->cfg_addr, buid_hi(pe), buid_lo(pe));
-	} while (rtas_busy_delay(status));
-	if (count_rtas(pe, RTAS_QUERY, status))
+	status = ddw_rtas(pe, RTAS_QUERY, pe->tokens[DDW_QUERY], 3,
+			  pe->query_nret, out, pe->cfg_addr, buid_hi(pe),
+			  buid_lo(pe));
+	if (status)
 		return rtas_status_to_errno(status);
 
 	q->windows_available = out[0];
@@ -289,12 +306,10 @@ static int rtas_create(struct ddw_pe *pe, unsigned int page_shift,
 	int out[3] = { 0 };
 	int status;
 
-	do {
-		status = rtas_call(pe->tokens[DDW_CREATE], 5, 4, out,
-				   pe->cfg_addr, buid_hi(pe), buid_lo(pe),
-				   page_shift, window_shift);
-	} while (rtas_busy_delay(status));
-	if (count_rtas(pe, RTAS_CREATE, status))
+	status = ddw_rtas(pe, RTAS_CREATE, pe->tokens[DDW_CREATE], 5, 4, out,
+			  pe->cfg_addr, buid_hi(pe), buid_lo(pe), page_shift,
+			  window_shift);
+	if (status)
 		return rtas_status_to_errno(status);
 
 	c->liobn = out[0];
@@ -304,23 +319,16 @@ static int rtas_create(struct ddw_pe *pe, unsigned int page_shift,
 
 static int rtas_remove(struct ddw_pe *pe, u32 liobn)
 {
-	int status;
-
-	do {
-		status = rtas_call(pe->tokens[DDW_REMOVE], 1, 1, NULL, liobn);
-	} while (rtas_busy_delay(status));
-	return rtas_status_to_errno(count_rtas(pe, RTAS_REMOVE, status));
+	return rtas_status_to_errno(ddw_rtas(pe, RTAS_REMOVE,
+					     pe->tokens[DDW_REMOVE], 1, 1,
+					     NULL, liobn));
 }
 
 static int rtas_reset(struct ddw_pe *pe)
 {
-	int status;
-
-	do {
-		status = rtas_call(pe->reset_token, 3, 1, NULL, pe->cfg_addr,
-				   buid_hi(pe), buid_lo(pe));
-	} while (rtas_busy_delay(status));
-	return rtas_status_to_errno(count_rtas(pe, RTAS_RESET, status));
+	return rtas_status_to_errno(ddw_rtas(pe, RTAS_RESET, pe->reset_token,
+					     3, 1, NULL, pe->cfg_addr,
+					     buid_hi(pe), buid_lo(pe)));
 }
 
 /* "IO Page Sizes" bits of ibm,query-pe-dma-window, bit 8 (2M) out of order */
@@ -1693,6 +1701,7 @@ static int __init pseries_tce_ddw_init(void)
 	ddw_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("hcalls", 0444, ddw_debugfs_root, NULL,
 			    &total_hcalls_fops);
+	tce_firmware_fault_debugfs(ddw_debugfs_root);
 
 	/* No function comes or goes between the scan and the notifier */
 	pci_lock_rescan_remove();
