@@ -518,45 +518,6 @@ static int platform_window_clear(struct ddw_pe *pe, u32 liobn, u64 start,
 	return tce_hstatus_to_errno(rc);
 }
 
-/*
- * Remove a DDW the host made for this PE ("linux,direct64-ddr-window-info"
- * or "linux,dma64-ddr-window-info"): clear its TCEs, remove it, drop the
- * property. Returns the LIOBN removed, or 0.
- */
-static u32 host_ddw_remove(struct ddw_pe *pe, const char *name)
-{
-	const struct ddw_prop *p;
-	u32 liobn, shift, wshift;
-	int len;
-
-	p = of_get_property(pe->np, name, &len);
-	if (!p)
-		return 0;
-
-	liobn = 0;
-	if (len >= sizeof(*p) && pe->has_ddw) {
-		liobn = be32_to_cpu(p->liobn);
-		shift = be32_to_cpu(p->tce_shift);
-		wshift = be32_to_cpu(p->window_shift);
-		if (shift >= MIN_PAGE_SHIFT && wshift >= shift && wshift < 64 &&
-		    platform_window_clear(pe, liobn, be64_to_cpu(p->dma_base),
-					  shift, 1ULL << (wshift - shift)))
-			pr_warn("%pOF: clearing host DDW 0x%x failed\n",
-				pe->np, liobn);
-		if (!rtas_remove(pe, liobn) && !strcmp(name, DIRECT64_PROPNAME))
-			pe->host_direct = (struct host_direct_ddw){
-				.valid = shift >= MIN_PAGE_SHIFT && wshift < 64,
-				.dma_base = be64_to_cpu(p->dma_base),
-				.page_shift = shift,
-				.window_shift = wshift,
-			};
-		pr_info("%pOF: removed host DMA window 0x%x (%s)\n", pe->np,
-			liobn, name);
-	}
-	property_remove(pe->np, name);
-	return liobn;
-}
-
 /* Drop tables of the in-tree code but keep its default table aside */
 static void intree_tables_detach(struct ddw_pe *pe, u32 default_liobn)
 {
@@ -758,6 +719,55 @@ static void host_direct_ddw_recreate(struct ddw_pe *pe)
 failed:
 	pr_err("%pOF: host direct DMA window not restored, a host driver of this PE cannot DMA until reboot\n",
 	       pe->np);
+}
+
+/*
+ * Remove a DDW the host made for this PE ("linux,direct64-ddr-window-info"
+ * or "linux,dma64-ddr-window-info"): clear its TCEs, remove it, drop the
+ * property; a direct-mapping one is recorded for host_direct_ddw_recreate().
+ * When the firmware keeps the window, the host may still use it: a direct
+ * mapping is written back, the property stays and the errno is returned.
+ */
+static int host_ddw_remove(struct ddw_pe *pe, const char *name)
+{
+	bool direct = !strcmp(name, DIRECT64_PROPNAME);
+	const struct ddw_prop *p;
+	struct host_direct_ddw h;
+	u32 liobn;
+	int len, ret;
+
+	p = of_get_property(pe->np, name, &len);
+	if (!p)
+		return 0;
+
+	if (len >= sizeof(*p) && pe->has_ddw) {
+		liobn = be32_to_cpu(p->liobn);
+		h = (struct host_direct_ddw){
+			.dma_base = be64_to_cpu(p->dma_base),
+			.page_shift = be32_to_cpu(p->tce_shift),
+			.window_shift = be32_to_cpu(p->window_shift),
+		};
+		h.valid = h.page_shift >= MIN_PAGE_SHIFT &&
+			  h.window_shift >= h.page_shift && h.window_shift < 64;
+		if (h.valid &&
+		    platform_window_clear(pe, liobn, h.dma_base, h.page_shift,
+					  1ULL << (h.window_shift - h.page_shift)))
+			pr_warn("%pOF: clearing host DDW 0x%x failed\n",
+				pe->np, liobn);
+		ret = rtas_remove(pe, liobn);
+		if (ret) {
+			if (direct && h.valid && direct_map_all_ram(pe, liobn, &h))
+				pr_err("%pOF: host direct DMA window 0x%x neither removed nor mapped again, a host driver of this PE cannot DMA until reboot\n",
+				       pe->np, liobn);
+			return ret;
+		}
+		if (direct)
+			pe->host_direct = h;
+		pr_info("%pOF: removed host DMA window 0x%x (%s)\n", pe->np,
+			liobn, name);
+	}
+	property_remove(pe->np, name);
+	return 0;
 }
 
 /* ---- windows opened through our ops -------------------------------- */
@@ -993,12 +1003,16 @@ static int pe_take(struct ddw_pe *pe)
 	if (!try_module_get(THIS_MODULE))
 		return -ENODEV;
 
-	host_ddw_remove(pe, DIRECT64_PROPNAME);
-	host_ddw_remove(pe, DMA64_PROPNAME);
-
-	pe_default_window(pe, &w);
-	ret = default_window_remove(pe);
+	ret = host_ddw_remove(pe, DIRECT64_PROPNAME);
+	if (!ret)
+		ret = host_ddw_remove(pe, DMA64_PROPNAME);
+	if (!ret) {
+		pe_default_window(pe, &w);
+		ret = default_window_remove(pe);
+	}
 	if (ret) {
+		/* Refused: the host keeps its DMA, its direct DDW comes back */
+		host_direct_ddw_recreate(pe);
 		module_put(THIS_MODULE);
 		return ret;
 	}
