@@ -4,7 +4,9 @@
  * RTAS DDW calls and TCE windows with a sparse shadow.
  *
  * At load the ops of every pSeries PE (partitionable endpoint) not owned by
- * a DMA user are swapped for ours; at unload the originals come back. The
+ * a DMA user are swapped for ours; at unload the originals come back. A PE
+ * whose last PCI function is removed is dropped at once, before the in-tree
+ * code frees its table group with its device-tree node. The
  * device-tree conventions of the in-tree platform code are kept
  * ("ibm,dma-window", "ibm,dma-window-saved", "linux,dma64-ddr-window-info")
  * so that it finds each PE as it expects once we are done with it.
@@ -258,16 +260,33 @@ static int count_rtas(struct ddw_pe *pe, enum ddw_rtas_kind kind, int status)
 	return status;
 }
 
+/*
+ * One RTAS DDW call of @kind: retried while the firmware is busy, counted,
+ * and a fault site (tce_firmware_should_fail()) that fails as the
+ * firmware's hardware error (-1) does. Evaluates to the RTAS status.
+ */
+#define ddw_rtas(pe, kind, token, nargs, nret, out, ...)			\
+({									\
+	int __status = -1;						\
+									\
+	if (!tce_firmware_should_fail()) {				\
+		do {							\
+			__status = rtas_call(token, nargs, nret, out,	\
+					     __VA_ARGS__);		\
+		} while (rtas_busy_delay(__status));			\
+	}								\
+	count_rtas(pe, kind, __status);					\
+})
+
 static int rtas_query(struct ddw_pe *pe, struct ddw_query *q)
 {
 	int out[5] = { 0 };
 	int status;
 
-	do {
-		status = rtas_call(pe->tokens[DDW_QUERY], 3, pe->query_nret,
-				   out, pe->cfg_addr, buid_hi(pe), buid_lo(pe));
-	} while (rtas_busy_delay(status));
-	if (count_rtas(pe, RTAS_QUERY, status))
+	status = ddw_rtas(pe, RTAS_QUERY, pe->tokens[DDW_QUERY], 3,
+			  pe->query_nret, out, pe->cfg_addr, buid_hi(pe),
+			  buid_lo(pe));
+	if (status)
 		return rtas_status_to_errno(status);
 
 	q->windows_available = out[0];
@@ -287,12 +306,10 @@ static int rtas_create(struct ddw_pe *pe, unsigned int page_shift,
 	int out[3] = { 0 };
 	int status;
 
-	do {
-		status = rtas_call(pe->tokens[DDW_CREATE], 5, 4, out,
-				   pe->cfg_addr, buid_hi(pe), buid_lo(pe),
-				   page_shift, window_shift);
-	} while (rtas_busy_delay(status));
-	if (count_rtas(pe, RTAS_CREATE, status))
+	status = ddw_rtas(pe, RTAS_CREATE, pe->tokens[DDW_CREATE], 5, 4, out,
+			  pe->cfg_addr, buid_hi(pe), buid_lo(pe), page_shift,
+			  window_shift);
+	if (status)
 		return rtas_status_to_errno(status);
 
 	c->liobn = out[0];
@@ -302,23 +319,16 @@ static int rtas_create(struct ddw_pe *pe, unsigned int page_shift,
 
 static int rtas_remove(struct ddw_pe *pe, u32 liobn)
 {
-	int status;
-
-	do {
-		status = rtas_call(pe->tokens[DDW_REMOVE], 1, 1, NULL, liobn);
-	} while (rtas_busy_delay(status));
-	return rtas_status_to_errno(count_rtas(pe, RTAS_REMOVE, status));
+	return rtas_status_to_errno(ddw_rtas(pe, RTAS_REMOVE,
+					     pe->tokens[DDW_REMOVE], 1, 1,
+					     NULL, liobn));
 }
 
 static int rtas_reset(struct ddw_pe *pe)
 {
-	int status;
-
-	do {
-		status = rtas_call(pe->reset_token, 3, 1, NULL, pe->cfg_addr,
-				   buid_hi(pe), buid_lo(pe));
-	} while (rtas_busy_delay(status));
-	return rtas_status_to_errno(count_rtas(pe, RTAS_RESET, status));
+	return rtas_status_to_errno(ddw_rtas(pe, RTAS_RESET, pe->reset_token,
+					     3, 1, NULL, pe->cfg_addr,
+					     buid_hi(pe), buid_lo(pe)));
 }
 
 /* "IO Page Sizes" bits of ibm,query-pe-dma-window, bit 8 (2M) out of order */
@@ -506,45 +516,6 @@ static int platform_window_clear(struct ddw_pe *pe, u32 liobn, u64 start,
 		cond_resched();
 	}
 	return tce_hstatus_to_errno(rc);
-}
-
-/*
- * Remove a DDW the host made for this PE ("linux,direct64-ddr-window-info"
- * or "linux,dma64-ddr-window-info"): clear its TCEs, remove it, drop the
- * property. Returns the LIOBN removed, or 0.
- */
-static u32 host_ddw_remove(struct ddw_pe *pe, const char *name)
-{
-	const struct ddw_prop *p;
-	u32 liobn, shift, wshift;
-	int len;
-
-	p = of_get_property(pe->np, name, &len);
-	if (!p)
-		return 0;
-
-	liobn = 0;
-	if (len >= sizeof(*p) && pe->has_ddw) {
-		liobn = be32_to_cpu(p->liobn);
-		shift = be32_to_cpu(p->tce_shift);
-		wshift = be32_to_cpu(p->window_shift);
-		if (shift >= MIN_PAGE_SHIFT && wshift >= shift && wshift < 64 &&
-		    platform_window_clear(pe, liobn, be64_to_cpu(p->dma_base),
-					  shift, 1ULL << (wshift - shift)))
-			pr_warn("%pOF: clearing host DDW 0x%x failed\n",
-				pe->np, liobn);
-		if (!rtas_remove(pe, liobn) && !strcmp(name, DIRECT64_PROPNAME))
-			pe->host_direct = (struct host_direct_ddw){
-				.valid = shift >= MIN_PAGE_SHIFT && wshift < 64,
-				.dma_base = be64_to_cpu(p->dma_base),
-				.page_shift = shift,
-				.window_shift = wshift,
-			};
-		pr_info("%pOF: removed host DMA window 0x%x (%s)\n", pe->np,
-			liobn, name);
-	}
-	property_remove(pe->np, name);
-	return liobn;
 }
 
 /* Drop tables of the in-tree code but keep its default table aside */
@@ -748,6 +719,55 @@ static void host_direct_ddw_recreate(struct ddw_pe *pe)
 failed:
 	pr_err("%pOF: host direct DMA window not restored, a host driver of this PE cannot DMA until reboot\n",
 	       pe->np);
+}
+
+/*
+ * Remove a DDW the host made for this PE ("linux,direct64-ddr-window-info"
+ * or "linux,dma64-ddr-window-info"): clear its TCEs, remove it, drop the
+ * property; a direct-mapping one is recorded for host_direct_ddw_recreate().
+ * When the firmware keeps the window, the host may still use it: a direct
+ * mapping is written back, the property stays and the errno is returned.
+ */
+static int host_ddw_remove(struct ddw_pe *pe, const char *name)
+{
+	bool direct = !strcmp(name, DIRECT64_PROPNAME);
+	const struct ddw_prop *p;
+	struct host_direct_ddw h;
+	u32 liobn;
+	int len, ret;
+
+	p = of_get_property(pe->np, name, &len);
+	if (!p)
+		return 0;
+
+	if (len >= sizeof(*p) && pe->has_ddw) {
+		liobn = be32_to_cpu(p->liobn);
+		h = (struct host_direct_ddw){
+			.dma_base = be64_to_cpu(p->dma_base),
+			.page_shift = be32_to_cpu(p->tce_shift),
+			.window_shift = be32_to_cpu(p->window_shift),
+		};
+		h.valid = h.page_shift >= MIN_PAGE_SHIFT &&
+			  h.window_shift >= h.page_shift && h.window_shift < 64;
+		if (h.valid &&
+		    platform_window_clear(pe, liobn, h.dma_base, h.page_shift,
+					  1ULL << (h.window_shift - h.page_shift)))
+			pr_warn("%pOF: clearing host DDW 0x%x failed\n",
+				pe->np, liobn);
+		ret = rtas_remove(pe, liobn);
+		if (ret) {
+			if (direct && h.valid && direct_map_all_ram(pe, liobn, &h))
+				pr_err("%pOF: host direct DMA window 0x%x neither removed nor mapped again, a host driver of this PE cannot DMA until reboot\n",
+				       pe->np, liobn);
+			return ret;
+		}
+		if (direct)
+			pe->host_direct = h;
+		pr_info("%pOF: removed host DMA window 0x%x (%s)\n", pe->np,
+			liobn, name);
+	}
+	property_remove(pe->np, name);
+	return 0;
 }
 
 /* ---- windows opened through our ops -------------------------------- */
@@ -983,12 +1003,16 @@ static int pe_take(struct ddw_pe *pe)
 	if (!try_module_get(THIS_MODULE))
 		return -ENODEV;
 
-	host_ddw_remove(pe, DIRECT64_PROPNAME);
-	host_ddw_remove(pe, DMA64_PROPNAME);
-
-	pe_default_window(pe, &w);
-	ret = default_window_remove(pe);
+	ret = host_ddw_remove(pe, DIRECT64_PROPNAME);
+	if (!ret)
+		ret = host_ddw_remove(pe, DMA64_PROPNAME);
+	if (!ret) {
+		pe_default_window(pe, &w);
+		ret = default_window_remove(pe);
+	}
 	if (ret) {
+		/* Refused: the host keeps its DMA, its direct DDW comes back */
+		host_direct_ddw_recreate(pe);
 		module_put(THIS_MODULE);
 		return ret;
 	}
@@ -1602,12 +1626,65 @@ static void pe_uninstall(struct ddw_pe *pe)
 {
 	struct iommu_table_group *tg = pe->table_group;
 
+	lockdep_assert_held(&ddw_mutex);
 	if (!pe->managed)
 		return;
 	WARN_ON(pe->owners);
 	WRITE_ONCE(tg->ops, pe->orig_ops);
 	group_fields_apply(tg, &pe->saved);
 }
+
+/* Is a PCI function of @pe's PE still present? */
+static bool pe_has_functions(struct ddw_pe *pe)
+{
+	struct pci_dev *pdev = NULL;
+
+	for_each_pci_dev(pdev) {
+		if (pe_node_of(pdev) == pe->np) {
+			pci_dev_put(pdev);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A PCI function went (DLPAR, hot-unplug, sysfs "remove"). When it was the
+ * last one of its PE, the PE's device-tree node goes next, and with it the
+ * table group, which the in-tree code frees: give the group its own ops
+ * back and forget the PE now. An owned PE keeps its functions (VFIO holds
+ * them until its user is gone).
+ */
+static int pe_bus_notify(struct notifier_block *nb, unsigned long action,
+			 void *data)
+{
+	struct ddw_pe *pe, *tmp;
+	LIST_HEAD(gone);
+
+	if (action != BUS_NOTIFY_REMOVED_DEVICE)
+		return NOTIFY_DONE;
+
+	mutex_lock(&ddw_mutex);
+	list_for_each_entry_safe(pe, tmp, &pe_list, node) {
+		if (pe_has_functions(pe))
+			continue;
+		pe_uninstall(pe);
+		list_move(&pe->node, &gone);
+	}
+	mutex_unlock(&ddw_mutex);
+
+	/* Outside the lock: removing debugfs files waits for their readers */
+	list_for_each_entry_safe(pe, tmp, &gone, node) {
+		pr_info("%pOF: last PCI function removed, PE dropped\n", pe->np);
+		debugfs_remove_recursive(pe->dbg);
+		pe_free(pe);
+	}
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pe_bus_nb = {
+	.notifier_call = pe_bus_notify,
+};
 
 static void pes_remove_all(void)
 {
@@ -1628,6 +1705,7 @@ static void pes_remove_all(void)
 static int __init pseries_tce_ddw_init(void)
 {
 	struct pci_dev *pdev = NULL;
+	int ret;
 
 	if (!machine_is(pseries) || !firmware_has_feature(FW_FEATURE_LPAR)) {
 		pr_err("not a pSeries LPAR, nothing to manage\n");
@@ -1637,16 +1715,22 @@ static int __init pseries_tce_ddw_init(void)
 	ddw_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("hcalls", 0444, ddw_debugfs_root, NULL,
 			    &total_hcalls_fops);
+	tce_firmware_fault_debugfs(ddw_debugfs_root);
 
+	/* No function comes or goes between the scan and the notifier */
 	pci_lock_rescan_remove();
 	for_each_pci_dev(pdev)
 		pe_add_for_dev(pdev);
+	ret = bus_register_notifier(&pci_bus_type, &pe_bus_nb);
 	pci_unlock_rescan_remove();
-	return 0;
+	if (ret)
+		pes_remove_all();
+	return ret;
 }
 
 static void __exit pseries_tce_ddw_exit(void)
 {
+	bus_unregister_notifier(&pci_bus_type, &pe_bus_nb);
 	pes_remove_all();
 }
 

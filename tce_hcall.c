@@ -7,10 +7,19 @@
  * (FW_FEATURE_PUT_TCE_IND, FW_FEATURE_STUFF_TCE), or when the use_multi_tce
  * module parameter is off, the backend handed out has no put_many() and/or
  * stuff(), and its users write the entries with single H_PUT_TCE calls.
+ *
+ * Every firmware call of the module that changes state (the TCE writes here,
+ * the RTAS DDW calls of the platform ops) is a fault site with
+ * CONFIG_FAULT_INJECTION: it fails as the firmware can, without reaching
+ * it. A test fails the Nth site of one system call with
+ * /proc/self/task/TID/fail-nth; with CONFIG_FAULT_INJECTION_DEBUG_FS the
+ * sites also fail at random as debugfs pseries_tce_ddw/fail_firmware/ says
+ * (Documentation/fault-injection/fault-injection.rst).
  */
 
 #include <linux/align.h>
 #include <linux/atomic.h>
+#include <linux/fault-inject.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -29,8 +38,35 @@ MODULE_PARM_DESC(use_multi_tce,
 /* Every call of this backend, module-wide; the PEs count theirs too */
 static struct tce_call_stats totals;
 
+static DECLARE_FAULT_ATTR(fail_firmware);
+
+/**
+ * tce_firmware_should_fail() - the fault site of a firmware call
+ *
+ * Return: true when the caller must not make its hypercall or RTAS call
+ * and report the firmware's hardware error (H_HARDWARE, RTAS -1) instead;
+ * never without CONFIG_FAULT_INJECTION.
+ */
+bool tce_firmware_should_fail(void)
+{
+	return should_fail(&fail_firmware, 1);
+}
+
+/**
+ * tce_firmware_fault_debugfs() - the fault attributes of the firmware calls
+ * @parent: debugfs directory that gets "fail_firmware"
+ *
+ * Nothing without CONFIG_FAULT_INJECTION_DEBUG_FS.
+ */
+void tce_firmware_fault_debugfs(struct dentry *parent)
+{
+	fault_create_debugfs_attr("fail_firmware", parent, &fail_firmware);
+}
+
 static long hcall_put(unsigned long liobn, unsigned long ioba, u64 tce)
 {
+	if (tce_firmware_should_fail())
+		return H_HARDWARE;
 	return tce_call_count(&totals, TCE_CALL_PUT,
 			      plpar_tce_put(liobn, ioba, tce));
 }
@@ -42,6 +78,8 @@ static long hcall_put_many(unsigned long liobn, unsigned long ioba,
 	if (WARN_ON_ONCE(!npages || npages > TCE_BACKEND_MAX_BATCH ||
 			 !IS_ALIGNED((unsigned long)tces, SZ_4K)))
 		return H_PARAMETER;
+	if (tce_firmware_should_fail())
+		return H_HARDWARE;
 
 	return tce_call_count(&totals, TCE_CALL_PUT_MANY,
 			      plpar_tce_put_indirect(liobn, ioba, __pa(tces),
@@ -53,6 +91,8 @@ static long hcall_stuff(unsigned long liobn, unsigned long ioba, u64 tce,
 {
 	if (WARN_ON_ONCE(!npages))
 		return H_PARAMETER;
+	if (tce_firmware_should_fail())
+		return H_HARDWARE;
 
 	return tce_call_count(&totals, TCE_CALL_STUFF,
 			      plpar_tce_stuff(liobn, ioba, tce, npages));

@@ -181,13 +181,52 @@ static const struct tce_view_sink window_sink = {
 	.read = window_sink_read,
 };
 
+/*
+ * tce_view_sink::read of a flush that keeps what its caller set: nothing is
+ * known of the hardware, so a refused entry stays in the shadow, dirty, and
+ * the next flush of its range writes it again
+ */
+static long window_sink_unknown(void *ctx, unsigned long idx, u64 *tce)
+{
+	return H_HARDWARE;
+}
+
+static const struct tce_view_sink window_sink_keep = {
+	.write = window_sink_write,
+	.read = window_sink_unknown,
+};
+
 static void record_error(struct tce_window *win, unsigned long entry,
-			 unsigned long pages, long hstatus, int err)
+			 unsigned long pages, long hstatus, int err,
+			 const char *shadow)
 {
 	atomic_cmpxchg(&win->error, 0, err);
 	atomic_long_inc(&win->nr_errors);
-	pr_err_ratelimited("liobn 0x%lx: writing TCEs %#lx..%#lx failed, hypervisor status %ld; shadow rolled back\n",
-			   win->liobn, entry, entry + pages - 1, hstatus);
+	pr_err_ratelimited("liobn 0x%lx: writing TCEs %#lx..%#lx failed, hypervisor status %ld; shadow %s\n",
+			   win->liobn, entry, entry + pages - 1, hstatus, shadow);
+}
+
+/* tce_window_flush() through @sink; @shadow says what a failure leaves */
+static int window_flush(struct tce_window *win, unsigned long entry,
+			unsigned long pages, const struct tce_view_sink *sink,
+			const char *shadow)
+{
+	unsigned long off = win->tbl.it_offset;
+	long hstatus;
+	int err;
+
+	if (entry < off) {
+		if (pages <= off - entry)
+			return 0;
+		pages -= off - entry;
+		entry = off;
+	}
+
+	hstatus = tce_view_flush(win->view, entry - off, pages, sink, win);
+	err = tce_hstatus_to_errno(hstatus);
+	if (err)
+		record_error(win, entry, pages, hstatus, err, shadow);
+	return err;
 }
 
 /**
@@ -207,23 +246,7 @@ static void record_error(struct tce_window *win, unsigned long entry,
 int tce_window_flush(struct tce_window *win, unsigned long entry,
 		     unsigned long pages)
 {
-	unsigned long off = win->tbl.it_offset;
-	long hstatus;
-	int err;
-
-	if (entry < off) {
-		if (pages <= off - entry)
-			return 0;
-		pages -= off - entry;
-		entry = off;
-	}
-
-	hstatus = tce_view_flush(win->view, entry - off, pages, &window_sink,
-				 win);
-	err = tce_hstatus_to_errno(hstatus);
-	if (err)
-		record_error(win, entry, pages, hstatus, err);
-	return err;
+	return window_flush(win, entry, pages, &window_sink, "rolled back");
 }
 
 /**
@@ -334,10 +357,19 @@ static int window_xchg_no_kill(struct iommu_table *tbl, long index,
 	return 0;
 }
 
+/*
+ * The caller of tce_kill() cannot hear of a failure and counts the new TCEs
+ * of the range as set (it holds their pages, and drops them when it
+ * exchanges the entries again): a refused range keeps them in the shadow,
+ * dirty, instead of rolling back to what the hypervisor holds. The device
+ * cannot reach those pages, the caller's references stay balanced, and the
+ * next flush of the range tries again.
+ */
 static void window_tce_kill(struct iommu_table *tbl, unsigned long index,
 			    unsigned long pages)
 {
-	tce_window_flush(to_window(tbl), index, pages);
+	window_flush(to_window(tbl), index, pages, &window_sink_keep,
+		     "kept for a retry");
 }
 
 static __be64 *window_useraddrptr(struct iommu_table *tbl, long index,
@@ -461,7 +493,7 @@ static long window_range_clear(struct iommu_table *tbl, unsigned long entry,
 	if (walked >= 0)
 		return walked;
 	err = tce_hstatus_to_errno(w.hstatus);
-	record_error(win, entry, n, w.hstatus, err);
+	record_error(win, entry, n, w.hstatus, err, "rolled back");
 	return err;
 }
 

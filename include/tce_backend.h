@@ -18,6 +18,8 @@
 #include <linux/types.h>
 #include <asm/hvcall.h>
 
+struct dentry;
+
 /*
  * TCEs in one 4K TCE list page: the most one put_many() (H_PUT_TCE_INDIRECT)
  * or stuff() (H_STUFF_TCE) call takes under PAPR
@@ -137,6 +139,8 @@ static inline void tce_call_stats_fold(struct tce_call_stats *dst,
 
 const struct tce_backend_ops *tce_hcall_backend(void);
 void tce_hcall_add_totals(struct tce_call_counts *sum);
+bool tce_firmware_should_fail(void);
+void tce_firmware_fault_debugfs(struct dentry *parent);
 
 /**
  * tce_hstatus_to_errno() - map a hypervisor status to an errno

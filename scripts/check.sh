@@ -31,7 +31,7 @@ for variant in "${VARIANTS[@]}"; do
 done
 "$ROOT/scripts/style.sh" "${VARIANTS[@]}" || failed+=("style")
 
-# name variant jobs-file [extra qemu args]
+# name variant "jobs-file..." [extra qemu args]
 # The debug kernel runs every job that involves one of our modules; the
 # in-tree baseline (intree-intree) runs on the plain kernels only, and so do
 # the installed/ jobs: the same code as ours-ours, loaded through make
@@ -39,14 +39,15 @@ done
 # The fuzzer makes 20,000 calls there instead of 100,000: at 333 calls/s
 # (intree-ours under KASAN and lockdep) the full count took 5 minutes.
 run_suite() {
-	local name=$1 variant=$2 jobfile=$3
+	local name=$1 variant=$2 jobfiles=() f
+	for f in $3; do jobfiles+=("$ROOT/tests/$f"); done
 	shift 3
 	local jobs skip='^$' fuzz='s/^$//'
 	if [ "$(variant_flavour "$variant")" = debug ]; then
 		skip='^\(intree-intree\|installed\)/'
 		fuzz='s|/test_fuzz:\([0-9]*\)$|/test_fuzz:\1:20000|'
 	fi
-	mapfile -t jobs < <(grep -v '^#' "$ROOT/tests/$jobfile" | grep . | grep -v "$skip" |
+	mapfile -t jobs < <(grep -hv '^#' "${jobfiles[@]}" | grep . | grep -v "$skip" |
 		sed "$fuzz")
 	GUEST_TIMEOUT=${GUEST_TIMEOUT:-2700} TRACE=papr \
 		"$ROOT/scripts/guest.sh" "$variant" "$name" "$(IFS=,; echo "${jobs[*]}")" "$@"
@@ -68,7 +69,7 @@ run_suite suite plain jobs.suite
 "$ROOT/scripts/root-cpio.sh" dpdk "${DPDK_FILES[@]}"
 dpdk_nics nics
 MMU=radix INITRD_EXTRA=$OUT/roots/dpdk.cpio.gz run_suite dpdk plain jobs.dpdk "${nics[@]}"
-run_suite suite debug jobs.suite
+run_suite suite debug "jobs.debug jobs.suite"
 run_suite suite plain-7.3 jobs.newest
 if [ -n "$series" ]; then
 	"$ROOT/scripts/initramfs.sh" series

@@ -76,8 +76,8 @@ ddw_adapt() {
 	path = sys.argv[1]
 	text = open(path).read()
 	drop = ['dev_uses_dma_api', 'group_user_owned', 'pe_skip', 'pe_add_for_dev',
-	        'pe_uninstall', 'pes_remove_all', 'pseries_tce_ddw_init',
-	        'pseries_tce_ddw_exit']
+	        'pe_uninstall', 'pe_has_functions', 'pe_bus_notify',
+	        'pes_remove_all', 'pseries_tce_ddw_init', 'pseries_tce_ddw_exit']
 	for name in drop:
 	    # the function with the comment block right above it
 	    pat = re.compile(r'(?:/\*(?:(?!\*/).)*\*/\n)?(?:static [^\n;{]*\b' + name +
@@ -85,6 +85,11 @@ ddw_adapt() {
 	    text, n = pat.subn('', text, count=1)
 	    if n != 1:
 	        sys.exit('ddw_adapt: function %s not found in pseries_ddw.c' % name)
+	# in tree, iommu.c calls pseries_ddw_group_free() instead
+	text, n = re.subn(r'static struct notifier_block pe_bus_nb = \{\n.*?\n\};\n\n', '',
+	                  text, count=1, flags=re.S)
+	if n != 1:
+	    sys.exit('ddw_adapt: pe_bus_nb not found in pseries_ddw.c')
 	for pat in (r'module_init\(\w+\);\n', r'module_exit\(\w+\);\n',
 	            r'MODULE_LICENSE\([^)]*\);\n', r'MODULE_DESCRIPTION\([^)]*\);\n'):
 	    text = re.sub(pat, '', text)
