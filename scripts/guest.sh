@@ -40,13 +40,27 @@ hash)	mmu=disable_radix ;;
 *)	die "guest.sh: MMU=$MMU: radix or hash" ;;
 esac
 
+# NESTED=1: L1 of a nested KVM-HV guest (issue 15): cap-nested-hv on a
+# POWER9 (QEMU refuses nested HV on POWER8), radix (KVM-HV needs it) and
+# the nested initramfs (scripts/initramfs-nested.sh: QEMU, the L2 kernel
+# and initramfs)
+machine=pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,cap-large-decr=off,cap-hpt-max-page-size=16M
+initrd=$dir/initramfs.cpio.gz
+cpu=()
+if [ "${NESTED:-0}" = 1 ]; then
+	[ -z "$mmu" ] || die "guest.sh: NESTED=1 needs MMU=radix"
+	machine+=,cap-nested-hv=on
+	cpu=(-cpu power9)
+	initrd=$dir/initramfs-nested.cpio.gz
+fi
+
 disk=$dir/nvme.img
 [ -f "$disk" ] || truncate -s 64M "$disk"
 
-qemu=(qemu-system-ppc64 -M pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,cap-large-decr=off,cap-hpt-max-page-size=16M
+qemu=(qemu-system-ppc64 -M "$machine" "${cpu[@]}"
       -accel tcg,thread=multi -smp 2 -m "$mem"
       -nodefaults -display none -vga none -monitor none -serial stdio -no-reboot
-      -kernel "$kdir/vmlinux" -initrd "$dir/initramfs.cpio.gz"
+      -kernel "$kdir/vmlinux" -initrd "$initrd"
       -append "console=hvc0 loglevel=5 $mmu bench.jobs=$jobs ${GUEST_CMDLINE:-}"
       -device spapr-pci-host-bridge,index=1,id=phb1
       -device edu,dma_mask=0xffffffffffffffff,bus=phb1.0,addr=0
