@@ -24,12 +24,15 @@
  *	Published with release semantics, read locklessly.
  * @dirty: entries whose shadow was not written out yet.
  * @nr_set: number of non-zero values in @tces.
+ * @lent: tce_view_useraddr() handed out a slot for writing: the chunk is
+ *	kept until the view is destroyed (see the header).
  */
 struct tce_view_chunk {
 	u64 *tces;
 	__be64 *uas;
 	DECLARE_BITMAP(dirty, CHUNK_ENTRIES);
 	unsigned int nr_set;
+	bool lent;
 };
 
 /**
@@ -98,9 +101,11 @@ static void chunk_free(struct tce_view_chunk *chunk)
 	kfree(chunk);
 }
 
+/* Called with the lock held: can the chunk be freed? */
 static bool chunk_is_empty(const struct tce_view_chunk *chunk)
 {
-	if (chunk->nr_set || !bitmap_empty(chunk->dirty, CHUNK_ENTRIES))
+	if (chunk->lent || chunk->nr_set ||
+	    !bitmap_empty(chunk->dirty, CHUNK_ENTRIES))
 		return false;
 	return !chunk->uas || !memchr_inv(chunk->uas, 0, CHUNK_ARRAY_BYTES);
 }
@@ -402,47 +407,55 @@ static __be64 *useraddr_lookup(struct tce_view *view, unsigned long idx)
 	return uas ? &uas[slot_of(idx)] : NULL;
 }
 
-static __be64 *useraddr_alloc(struct tce_view *view, unsigned long idx)
+/*
+ * The address slot of @idx, allocating its chunk and address array when
+ * missing. @lend: the caller writes through the slot without the lock, so
+ * the chunk is marked to be kept (under the lock, where the reaper looks).
+ */
+static __be64 *useraddr_alloc(struct tce_view *view, unsigned long idx,
+			      bool lend)
 {
 	struct tce_view_chunk *chunk, *spare = NULL;
 	unsigned long c = chunk_of(idx);
-	__be64 *uas;
-
-	uas = kzalloc_node(CHUNK_ARRAY_BYTES, GFP_KERNEL_ACCOUNT, view->nid);
-	if (!uas)
-		return NULL;
+	__be64 *uas = NULL, *slot = NULL;
 
 	for (;;) {
-		if (chunk_prepare(view, c, true, GFP_KERNEL, &spare)) {
-			kfree(uas);
-			return NULL;
-		}
-
 		spin_lock(&view->lock);
 		chunk = chunk_lookup_locked(view, c, true, &spare);
-		if (chunk)
+		if (chunk && !chunk->uas && uas) {
+			view->chunk_bytes += CHUNK_ARRAY_BYTES;
+			/* Pairs with useraddr_lookup(): publish the zeroed array */
+			smp_store_release(&chunk->uas, uas);
+			uas = NULL;
+		}
+		if (chunk && chunk->uas)
 			break;
 		spin_unlock(&view->lock);
+		/* Allocate what was missing, then look again */
+		if (chunk_prepare(view, c, true, GFP_KERNEL, &spare))
+			goto out;
+		if (!uas)
+			uas = kzalloc_node(CHUNK_ARRAY_BYTES, GFP_KERNEL_ACCOUNT,
+					   view->nid);
+		if (!uas)
+			goto out;
 	}
-
-	if (!chunk->uas) {
-		view->chunk_bytes += CHUNK_ARRAY_BYTES;
-		/* Pairs with useraddr_lookup(): publish the zeroed array */
-		smp_store_release(&chunk->uas, uas);
-		uas = NULL;
-	}
+	if (lend)
+		chunk->lent = true;
+	slot = &chunk->uas[slot_of(idx)];
 	spin_unlock(&view->lock);
-
+out:
 	chunk_free(spare);
 	kfree(uas);
-	return useraddr_lookup(view, idx);
+	return slot;
 }
 
 /**
  * tce_view_useraddr() - the userspace address slot of one entry
  * @view: the view.
  * @idx: entry index, relative to the window.
- * @alloc: allocate the chunk and its address array when missing.
+ * @alloc: allocate the chunk and its address array when missing; the
+ *	chunk is then kept until the view is destroyed.
  *
  * The caller reads and writes the big-endian address through the returned
  * pointer without the view lock; see the locking rule in the header.
@@ -454,17 +467,14 @@ static __be64 *useraddr_alloc(struct tce_view *view, unsigned long idx)
 __be64 *tce_view_useraddr(struct tce_view *view, unsigned long idx,
 			  bool alloc)
 {
-	__be64 *ua;
-
 	if (idx >= view->entries)
 		return NULL;
 
-	ua = useraddr_lookup(view, idx);
-	if (ua || !alloc)
-		return ua;
+	if (!alloc)
+		return useraddr_lookup(view, idx);
 
 	might_sleep();
-	return useraddr_alloc(view, idx);
+	return useraddr_alloc(view, idx, true);
 }
 
 /* Chunk @c and its address array, allocated if missing */
@@ -472,7 +482,7 @@ static int chunk_reserve(struct tce_view *view, unsigned long c)
 {
 	if (useraddr_lookup(view, c * CHUNK_ENTRIES))
 		return 0;
-	return useraddr_alloc(view, c * CHUNK_ENTRIES) ? 0 : -ENOMEM;
+	return useraddr_alloc(view, c * CHUNK_ENTRIES, false) ? 0 : -ENOMEM;
 }
 
 /*

@@ -18,7 +18,9 @@
  * mirror: a table created on its own PE with the same geometry, which must
  * open at the same bus address (otherwise -EINVAL). Every map and unmap
  * writes the same TCEs and user addresses into the primary and all its
- * mirrors; the memory is referenced once, by the primary's entries. The
+ * mirrors. A v1 page is pinned once, by the primary's entry; in v2 every
+ * table's entry owns its mm_iommu count, as KVM's path (below) counts
+ * each table it writes. The
  * primary's view is the reference; a mirror is a replica, so when the
  * group holding the primary leaves, a mirror becomes the primary. A group
  * that needs a mirror cannot join while the window has mappings (-EBUSY).
@@ -30,6 +32,20 @@
  * has a userspace view (it_ops->useraddrptr), the view holds the user
  * address of every mapped entry, so a zero or absent slot means "nothing
  * mapped here" and clearing can skip it without touching the table.
+ *
+ * In v2 mode the entries are shared with KVM: once QEMU attaches the group
+ * to a KVM sPAPR TCE table, KVM's in-kernel H_PUT_TCE path
+ * (arch/powerpc/kvm/book3s_64_vio.c) maps and clears entries of our tables
+ * itself, with iommu_tce_xchg_no_kill(), the user-address slot and
+ * mm_iommu_mapped_inc()/mm_iommu_mapped_dec() per entry, under none of our
+ * locks. So the rule is the one KVM and mm_iommu follow: an entry whose
+ * slot holds a user address owns exactly one mm_iommu "mapped" count on
+ * the region holding that address, whoever wrote it. This backend takes
+ * and drops those counts per entry, drops them for KVM's entries when it
+ * clears a table, and asks the tables themselves whether a region is
+ * still mapped (tce_prereg_in_use()); no count of its own can know KVM's
+ * entries. The view keeps every chunk KVM may write through (see
+ * include/tce_userspace_view.h).
  */
 
 #include <linux/bitmap.h>
@@ -88,7 +104,7 @@ struct tce_window {
 	u64 size;
 	u32 levels;
 	unsigned int nr_mirrors;
-	unsigned long mapped;
+	unsigned long mapped;		/* by this backend; KVM's not counted */
 	int error;
 };
 
@@ -102,17 +118,15 @@ struct tce_group {
 
 /*
  * A v2 memory registration held by the container: one use of the mm_iommu
- * region, and how many of this container's entries map from it. While
- * that count is not zero the container holds one mm_iommu "mapped"
- * reference on the region, which keeps it registered. Other containers of
- * the same mm may hold the same region; their uses and mappings are theirs.
+ * region. The entries mapping from it hold their mm_iommu "mapped" counts
+ * (see the top of this file), which keep it registered. Other containers
+ * of the same mm may hold the same region.
  */
 struct tce_prereg {
 	struct list_head node;
 	struct mm_iommu_table_group_mem_t *mem;
 	unsigned long ua;
 	unsigned long size;		/* bytes */
-	unsigned long mapped;
 	unsigned long *contig;		/* see tce_prereg_contig_init() */
 	bool devmem;			/* device memory: no struct page */
 };
@@ -324,22 +338,20 @@ static struct tce_prereg *tce_prereg_lookup(struct tce_container *c,
 	return NULL;
 }
 
-/* Count @n more entries mapping from @p */
+/* Take the mm_iommu counts of @n more entries mapping from @p */
 static int tce_prereg_hold(struct tce_prereg *p, unsigned long n)
 {
-	/* Fails only while the region is being unregistered */
-	if (!p->mapped && mm_iommu_mapped_inc(p->mem))
-		return -EINVAL;
-	p->mapped += n;
-	return 0;
-}
+	unsigned long i;
 
-/* Count @n entries fewer mapping from @p */
-static void tce_prereg_release(struct tce_prereg *p, unsigned long n)
-{
-	p->mapped -= n;
-	if (!p->mapped)
-		mm_iommu_mapped_dec(p->mem);
+	for (i = 0; i < n; i++) {
+		/* Fails only while the region is being unregistered */
+		if (mm_iommu_mapped_inc(p->mem)) {
+			while (i--)
+				mm_iommu_mapped_dec(p->mem);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -459,10 +471,12 @@ static bool tce_range_has(const struct range *r, unsigned long addr)
 }
 
 /*
- * v2: drop the references of the entries @old[0 .. @n - 1] that map, one
- * after the other from the first, from the registration of @old[0].ua:
- * one lookup and one count update for the run. Returns how many entries
- * it went through (at least one); *@dropped: how many references.
+ * v2: drop the mm_iommu counts of the entries @old[0 .. @n - 1] that map,
+ * one after the other from the first, from the region of @old[0].ua: one
+ * lookup for the run. The region is this container's registration, or,
+ * for an entry KVM mapped from a region another container of the mm
+ * registered, the mm's (then one entry at a time). Returns how many
+ * entries it went through (at least one); *@dropped: how many counts.
  */
 static unsigned long tce_prereg_put_run(struct tce_container *c,
 					struct iommu_table *tbl,
@@ -472,21 +486,33 @@ static unsigned long tce_prereg_put_run(struct tce_container *c,
 	unsigned long size = tce_page_size(tbl);
 	struct tce_prereg *p = tce_prereg_lookup(c, old[0].ua, size);
 	struct range dirty = { .start = 1, .end = 0 };
-	unsigned long i;
+	struct mm_iommu_table_group_mem_t *mem;
+	unsigned long i, devsize;
+	bool devmem;
 
 	*dropped = 0;
-	if (WARN_ONCE(!p || !p->mapped,
-		      "vfio-spapr-tce: no registration for ua %lx\n", old[0].ua))
-		return 1;
-	for (i = 0; i < n && i < p->mapped; i++) {
-		if (!old[i].ua || !tce_prereg_covers(p, old[i].ua, size))
+	if (p) {
+		mem = p->mem;
+		devmem = p->devmem;
+	} else {
+		/* The entry's count keeps the region registered */
+		mem = mm_iommu_lookup(c->mm, old[0].ua, size);
+		if (WARN_ONCE(!mem, "vfio-spapr-tce: no registration for ua %lx\n",
+			      old[0].ua))
+			return 1;
+		devmem = mm_iommu_is_devmem(c->mm, tce_hpa(old[0].tce),
+					    tbl->it_page_shift, &devsize);
+		n = 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (!old[i].ua || (p && !tce_prereg_covers(p, old[i].ua, size)))
 			break;
 		/* Once per folio: the entries of a huge page share its flag */
-		if (!p->devmem && (old[i].tce & TCE_PCI_WRITE) &&
+		if (!devmem && (old[i].tce & TCE_PCI_WRITE) &&
 		    !tce_range_has(&dirty, tce_hpa(old[i].tce)))
 			dirty = tce_mark_dirty(old[i].tce);
+		mm_iommu_mapped_dec(mem);
 	}
-	tce_prereg_release(p, i);
 	*dropped = i;
 	return i;
 }
@@ -504,6 +530,35 @@ static void tce_ref_put(struct tce_container *c, struct iommu_table *tbl,
 		unpin_user_page(pfn_to_page(tce_hpa(tce) >> PAGE_SHIFT));
 		return;
 	}
+	tce_prereg_put_run(c, tbl, &e, 1, &dropped);
+}
+
+/*
+ * v2: take the mm_iommu count of one more entry mapping @ua, in this
+ * container's registration or, for an entry KVM mapped from another
+ * container's, the mm's. Mirror entries own theirs.
+ */
+static int tce_ua_hold(struct tce_container *c, struct iommu_table *tbl,
+		       unsigned long ua)
+{
+	unsigned long size = tce_page_size(tbl);
+	struct mm_iommu_table_group_mem_t *mem;
+	struct tce_prereg *p;
+
+	p = tce_prereg_lookup(c, ua, size);
+	if (p)
+		return tce_prereg_hold(p, 1);
+	mem = mm_iommu_lookup(c->mm, ua, size);
+	return mem && !mm_iommu_mapped_inc(mem) ? 0 : -EINVAL;
+}
+
+/* v2: drop the count of an entry that mapped @ua; the page is not marked */
+static void tce_ua_release(struct tce_container *c, struct iommu_table *tbl,
+			   unsigned long ua)
+{
+	struct tce_range_entry e = { .ua = ua };
+	unsigned long dropped;
+
 	tce_prereg_put_run(c, tbl, &e, 1, &dropped);
 }
 
@@ -543,6 +598,26 @@ static unsigned long tce_unmapped_span(struct iommu_table *tbl,
 		return tce_absent_span(tbl, entry);
 	*ua = be64_to_cpu(*pua);
 	return *ua ? 0 : 1;
+}
+
+/*
+ * Does the table hold an entry mapping from @p (from anywhere when @p is
+ * NULL)? Asked of its view, which knows the entries KVM made too.
+ */
+static bool tce_table_maps(struct iommu_table *tbl, const struct tce_prereg *p)
+{
+	unsigned long e, end = tbl->it_offset + tbl->it_size, ua, skip;
+	unsigned int iter = 0;
+
+	for (e = tbl->it_offset; e < end; e += skip) {
+		if (!(++iter & TCE_RESCHED_MASK))
+			cond_resched();
+		skip = tce_unmapped_span(tbl, e, &ua);
+		if (!skip && (!p || tce_prereg_covers(p, ua, 1)))
+			return true;
+		skip = clamp(skip, 1UL, end - e);
+	}
+	return false;
 }
 
 /* Entries cleared but not yet covered by iommu_tce_kill() */
@@ -603,6 +678,8 @@ static int tce_mirror_clear_one(struct tce_container *c, struct iommu_table *m,
 	ret = iommu_tce_xchg_no_kill(c->mm, m, entry, &hpa, &dir);
 	if (ret)
 		tce_view_put(m, entry, ua);
+	else if (c->v2)
+		tce_ua_release(c, m, ua);
 	return ret;
 }
 
@@ -625,8 +702,9 @@ static int tce_mirrors_clear_one(struct tce_container *c,
 }
 
 /*
- * Empty a whole mirror. It owns no reference: the primary's entries do,
- * and they are either still mapped or were cleared with the mirror's.
+ * Empty a whole mirror. It owns no page pin (v1): the primary's entries
+ * do, and they are either still mapped or were cleared with the mirror's.
+ * Its v2 counts go with its entries (tce_mirror_clear_one()).
  */
 static void tce_mirror_clear(struct tce_container *c, struct iommu_table *m)
 {
@@ -1049,26 +1127,44 @@ static void tce_put_new(struct tce_container *c, struct iommu_table *tbl,
 			tce_ref_put(c, tbl, st[i].tce, ua + i * step);
 }
 
-/* Make @entry of mirror @m hold @tce with @ua in its view */
+/*
+ * Make @entry of mirror @m hold @tce with @ua in its view. In v2 the
+ * entry owns its own mm_iommu count, as every table's entry does.
+ */
 static int tce_mirror_set(struct tce_container *c, struct iommu_table *m,
 			  unsigned long entry, unsigned long tce,
 			  unsigned long ua)
 {
 	enum dma_data_direction dir = iommu_tce_direction(tce);
 	unsigned long hpa = dir == DMA_NONE ? 0 : tce_hpa(tce);
-	__be64 *pua;
+	__be64 *pua = NULL;
+	unsigned long old_ua;
 	long ret;
 
-	/* Before the exchange, which may free an emptied view chunk */
-	if (!ua)
+	tce_unmapped_span(m, entry, &old_ua);
+	if (ua) {
+		/* Before any change: the slot and the entry's count */
+		pua = IOMMU_TABLE_USERSPACE_ENTRY(m, entry);
+		if (!pua)
+			return -ENOMEM;
+		if (c->v2 && tce_ua_hold(c, m, ua))
+			return -EINVAL;
+	} else {
+		/* Before the exchange, which may free an emptied view chunk */
 		tce_view_put(m, entry, 0);
+	}
 	ret = iommu_tce_xchg_no_kill(c->mm, m, entry, &hpa, &dir);
-	if (ret || !ua)
+	if (ret) {
+		if (!ua)
+			tce_view_put(m, entry, old_ua);
+		else if (c->v2)
+			tce_ua_release(c, m, ua);
 		return ret;
-	pua = IOMMU_TABLE_USERSPACE_ENTRY(m, entry);
-	if (!pua)
-		return -ENOMEM;
-	*pua = cpu_to_be64(ua);
+	}
+	if (pua)
+		*pua = cpu_to_be64(ua);
+	if (c->v2 && old_ua)
+		tce_ua_release(c, m, old_ua);
 	return 0;
 }
 
@@ -1386,7 +1482,8 @@ static int tce_group_add_window(struct tce_container *c, struct tce_group *g,
 	ret = g->tg->ops->set_window(g->tg, num, w->tbl);
 	if (ret != -EPERM)
 		return ret;
-	if (w->mapped)
+	/* v2: KVM's entries are not in w->mapped, the view has them */
+	if (c->v2 ? tce_table_maps(w->tbl, NULL) : w->mapped)
 		return -EBUSY;
 	return tce_mirror_create(c, g, num);
 }
@@ -1622,6 +1719,20 @@ static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
 	return 0;
 }
 
+/* Does an entry of the container's windows map from @p? */
+static bool tce_prereg_in_use(struct tce_container *c,
+			      const struct tce_prereg *p)
+{
+	int num;
+
+	lockdep_assert_held(&c->lock);
+	/* v2 tables have a view; the mirrors replicate their primary */
+	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++)
+		if (c->win[num].tbl && tce_table_maps(c->win[num].tbl, p))
+			return true;
+	return false;
+}
+
 static int tce_unregister_memory(struct tce_container *c, u64 vaddr, u64 size)
 {
 	struct tce_prereg *p;
@@ -1634,10 +1745,10 @@ static int tce_unregister_memory(struct tce_container *c, u64 vaddr, u64 size)
 	if (!p || p->ua != vaddr || p->size != size)
 		return -ENOENT;
 	/*
-	 * -EBUSY while this container's entries map the region, whoever
+	 * -EBUSY while this container's tables map the region, whoever
 	 * else also holds it: keep it registered.
 	 */
-	if (p->mapped)
+	if (tce_prereg_in_use(c, p))
 		return -EBUSY;
 	ret = mm_iommu_put(c->mm, p->mem);
 	if (ret)
@@ -1649,21 +1760,20 @@ static int tce_unregister_memory(struct tce_container *c, u64 vaddr, u64 size)
 	return 0;
 }
 
-static void tce_prereg_release_all(struct tce_container *c)
+/*
+ * Drop every registration. @failed: a window could not clear all its
+ * entries, whose counts keep their regions registered and pinned (leaked,
+ * never freed under a device); otherwise a region still mapped is a bug.
+ */
+static void tce_prereg_release_all(struct tce_container *c, bool failed)
 {
 	struct tce_prereg *p, *tmp;
 
 	c->prereg_hint = NULL;
 	list_for_each_entry_safe(p, tmp, &c->preregs, node) {
-		/*
-		 * Entries the hypervisor refused to clear still map the
-		 * region: it stays registered and pinned (leaked).
-		 */
-		if (p->mapped)
-			pr_err("vfio-spapr-tce: %lu entries could not be cleared, registered memory at ua %lx (%lu bytes) leaked\n",
-			       p->mapped, p->ua, p->size);
-		else
-			WARN_ON(mm_iommu_put(c->mm, p->mem));
+		if (mm_iommu_put(c->mm, p->mem) && !WARN_ON(!failed))
+			pr_err("vfio-spapr-tce: entries could not be cleared, registered memory at ua %lx (%lu bytes) leaked\n",
+			       p->ua, p->size);
 		list_del(&p->node);
 		tce_prereg_free(p);
 	}
@@ -2259,7 +2369,7 @@ static void tce_mirror_promote(struct tce_container *c, struct tce_group *g,
  * with the container. When the last group leaves, the tables are emptied
  * (DMA is being returned to the host) while the group still has them set,
  * so no device can reach a page being released. Otherwise only @g's
- * mirror goes; it owns no reference, the pages stay mapped for the others.
+ * mirror goes with its own counts (v2); the pages stay mapped for the others.
  */
 static void tce_group_leave_window(struct tce_container *c,
 				   struct tce_group *g, int num)
@@ -2304,6 +2414,7 @@ static void tce_iommu_detach_group(void *iommu_data, struct iommu_group *grp)
 static void tce_iommu_release(void *iommu_data)
 {
 	struct tce_container *c = iommu_data;
+	bool failed = false;
 	struct tce_group *g;
 	int num;
 
@@ -2311,10 +2422,14 @@ static void tce_iommu_release(void *iommu_data)
 	while ((g = tce_first_group(c)))
 		tce_detach_locked(c, g);
 	/* The last detach emptied the tables and unset them everywhere */
-	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++)
-		if (c->win[num].tbl)
-			tce_table_free(c, &c->win[num]);
-	tce_prereg_release_all(c);
+	for (num = 0; num < IOMMU_TABLE_GROUP_MAX_TABLES; num++) {
+		if (!c->win[num].tbl)
+			continue;
+		if (c->win[num].error)
+			failed = true;
+		tce_table_free(c, &c->win[num]);
+	}
+	tce_prereg_release_all(c, failed);
 	tce_disable(c);
 	mutex_unlock(&c->lock);
 	if (c->mm)

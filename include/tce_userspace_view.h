@@ -8,8 +8,9 @@
  * the backend through tce_view_useraddr()). Entries are grouped in chunks of
  * TCE_VIEW_CHUNK_ENTRIES; a chunk is allocated on the first non-zero store
  * or user-address request and freed by tce_view_flush() once it holds no
- * TCE, no user address and nothing left to flush. A directory of chunk
- * pointers gives O(1) lookup, so memory follows what is mapped.
+ * TCE, no user address and nothing left to flush, unless a user-address
+ * slot of it was handed out for writing (see Locking). A directory of
+ * chunk pointers gives O(1) lookup, so memory follows what is mapped.
  *
  * Every entry whose shadow changed since it was last written out is dirty.
  * tce_view_flush() hands the dirty runs to a &struct tce_view_sink (the TCE
@@ -24,9 +25,17 @@
  * Locking: the view serialises tce_view_xchg(), tce_view_get(),
  * tce_view_clear_range() and tce_view_flush() with an internal spinlock;
  * the sink callbacks run under it. tce_view_useraddr() returns a pointer the
- * caller dereferences without the lock: callers must serialise their
- * useraddr()/xchg()/flush() sequences on a window (the VFIO container lock
- * does), so that a chunk is not freed by a flush while they hold a pointer.
+ * caller dereferences without the lock. With @alloc (the table's
+ * useraddrptr with alloc, IOMMU_TABLE_USERSPACE_ENTRY()) the chunk of that
+ * slot is marked, under the lock, never to be freed before
+ * tce_view_destroy(): KVM's in-kernel TCE path (book3s_64_vio.c) takes
+ * such a pointer, then exchanges the entry (which may sleep) and writes
+ * the address, under no lock of ours, while the VFIO backend or another
+ * vCPU flushes the same chunk. A pointer taken without @alloc is valid
+ * only while the slot is non-zero or the chunk is kept, and only against
+ * flushes the caller serialises with (the VFIO container lock does for
+ * the backend's own sequences). tce_view_xchg_range() and
+ * tce_view_take_range() write addresses under the lock and keep nothing.
  * tce_view_xchg() with a sleeping @gfp and tce_view_useraddr() with @alloc
  * may sleep.
  */

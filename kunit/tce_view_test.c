@@ -534,9 +534,13 @@ static void view_useraddr(struct kunit *test)
 	*ua = 0;
 	KUNIT_ASSERT_EQ(test, tce_view_flush(view, 0, 2048, &fake_sink, env),
 			H_SUCCESS);
-	/* Nothing dirty, yet the flush reaps the now empty chunk */
-	KUNIT_EXPECT_NULL(test, tce_view_useraddr(view, 700, false));
-	KUNIT_EXPECT_EQ(test, tce_view_bytes(view), before);
+	/*
+	 * Empty now, but a slot of it was handed out for writing (KVM writes
+	 * through such a pointer under no lock of ours): kept until the view
+	 * is destroyed, at the same address
+	 */
+	KUNIT_EXPECT_PTR_EQ(test, tce_view_useraddr(view, 700, false), ua);
+	KUNIT_EXPECT_GE(test, tce_view_bytes(view), before + 2 * 4096);
 }
 
 /* Memory grows with what is mapped and shrinks back when unmapped */
@@ -579,7 +583,12 @@ static void view_bytes_grow_shrink(struct kunit *test)
 	KUNIT_EXPECT_GT(test, tce_view_bytes(view), three);
 	KUNIT_ASSERT_EQ(test, tce_view_flush(view, 0, 8192, &fake_sink, env),
 			H_SUCCESS);
-	KUNIT_EXPECT_EQ(test, tce_view_bytes(view), empty);
+	/*
+	 * Back to the 9 chunks whose address slots were handed out (0, 1000,
+	 * ... 8000), which stay until the view is destroyed; the others went
+	 */
+	KUNIT_EXPECT_EQ(test, tce_view_bytes(view) - empty,
+			9 * (one - empty + 4096));
 	KUNIT_EXPECT_EQ(test, tce_view_mapped(view), 0);
 	KUNIT_EXPECT_EQ(test, tce_fake_nonzero(env->fake), 0);
 }
@@ -622,7 +631,9 @@ static void view_sparse_vs_flat(struct kunit *test)
 	}
 	KUNIT_ASSERT_EQ(test, tce_view_flush(view, 0, entries, &null_sink,
 					     NULL), H_SUCCESS);
-	KUNIT_EXPECT_EQ(test, tce_view_bytes(view), empty);
+	/* The chunks whose address slots were handed out stay */
+	KUNIT_EXPECT_EQ(test, tce_view_bytes(view), full);
+	KUNIT_EXPECT_GT(test, full, empty);
 }
 
 /*

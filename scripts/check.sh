@@ -29,6 +29,9 @@ series=ok
 for variant in "${VARIANTS[@]}"; do
 	"$ROOT/scripts/initramfs.sh" "$variant"
 done
+# L1 of the nested jobs: QEMU, the L2 kernel and initramfs, added to the
+# plain initramfs by concatenation (the normal suites do not carry them)
+"$ROOT/scripts/initramfs-nested.sh" plain
 "$ROOT/scripts/style.sh" "${VARIANTS[@]}" || failed+=("style")
 
 # name variant "jobs-file..." [extra qemu args]
@@ -71,6 +74,8 @@ dpdk_nics nics
 MMU=radix INITRD_EXTRA=$OUT/roots/dpdk.cpio.gz run_suite dpdk plain jobs.dpdk "${nics[@]}"
 run_suite suite debug "jobs.debug jobs.suite"
 run_suite suite plain-7.3 jobs.newest
+# QEMU VFIO passthrough to a nested KVM guest, every pairing (issue 15)
+NESTED=1 MMU=radix run_suite nested plain jobs.nested
 if [ -n "$series" ]; then
 	"$ROOT/scripts/initramfs.sh" series
 	run_suite suite series jobs.series

@@ -17,6 +17,10 @@ joblist=$(IFS=,; echo "${jobs[*]}")
 "$ROOT/scripts/modules.sh" "$variant"
 "$ROOT/scripts/tests.sh"
 "$ROOT/scripts/initramfs.sh" "$variant"
+# NESTED=1 (with MMU=radix): L1 of the nested jobs, e.g. TEST=nested:two
+if [ "${NESTED:-0}" = 1 ]; then
+	"$ROOT/scripts/initramfs-nested.sh" "$variant"
+fi
 name=${NAME:-one}
 qemu_args=()
 # guest/tests/dpdk: DPDK appended to the initramfs, its NICs, radix

@@ -43,7 +43,19 @@ hash)	mmu=disable_radix ;;
 *)	die "guest.sh: MMU=$MMU: radix or hash" ;;
 esac
 
+# NESTED=1: L1 of a nested KVM-HV guest (issue 15): cap-nested-hv on a
+# POWER9 (QEMU refuses nested HV on POWER8), radix (KVM-HV needs it) and
+# the nested initramfs (scripts/initramfs-nested.sh: QEMU, the L2 kernel
+# and initramfs)
+machine=pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,cap-large-decr=off,cap-hpt-max-page-size=16M
 initrd=$dir/initramfs.cpio.gz
+cpu=()
+if [ "${NESTED:-0}" = 1 ]; then
+	[ -z "$mmu" ] || die "guest.sh: NESTED=1 needs MMU=radix"
+	machine+=,cap-nested-hv=on
+	cpu=(-cpu power9)
+	initrd=$dir/initramfs-nested.cpio.gz
+fi
 if [ -n "${INITRD_EXTRA:-}" ]; then
 	# the kernel unpacks concatenated archives one after the other
 	# shellcheck disable=SC2086
@@ -54,7 +66,7 @@ fi
 disk=$dir/nvme.img
 [ -f "$disk" ] || truncate -s 64M "$disk"
 
-qemu=(qemu-system-ppc64 -M pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,cap-large-decr=off,cap-hpt-max-page-size=16M
+qemu=(qemu-system-ppc64 -M "$machine" "${cpu[@]}"
       -accel tcg,thread=multi -smp 2 -m "$mem"
       -nodefaults -display none -vga none -monitor none -serial stdio -no-reboot
       -kernel "$kdir/vmlinux" -initrd "$initrd"
