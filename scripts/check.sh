@@ -72,6 +72,7 @@ run_suite suite plain jobs.suite
 "$ROOT/scripts/root-cpio.sh" dpdk "${DPDK_FILES[@]}"
 dpdk_nics nics
 MMU=radix INITRD_EXTRA=$OUT/roots/dpdk.cpio.gz run_suite dpdk plain jobs.dpdk "${nics[@]}"
+run_suite unplug plain jobs.unplug
 run_suite suite debug "jobs.debug jobs.suite"
 run_suite suite plain-7.3 jobs.newest
 # QEMU VFIO passthrough to a nested KVM guest, every pairing (issue 15)
