@@ -17,8 +17,16 @@
 #      rounds. The speed of a TCG guest on a shared host drifts by up to 2x
 #      within seconds: the per-page pattern is also given relative to the
 #      null-ioctl floor measured in the same run.
-# Output in $OUT/bench: results.md (the table), map-throughput.dat/.png
-# (scripts/plot), and the two console logs and the trace.
+#   3. nested (issue 15; BENCH_NESTED=0 skips it): two more boots, as L1
+#      of a nested KVM-HV guest (NESTED=1 MMU=radix), the first with the
+#      trace, the second BENCH_NESTED_ROUNDS (2) times over the pairings.
+#      Each job starts an L2 with the nvme (and the edu) passed through
+#      (guest/tests/nested bench): the time from L1's QEMU start to L2's
+#      first completed nvme read, and 32 MiB written and read by L2's nvme
+#      driver with direct I/O; the calls L1 makes to L0 per phase of the
+#      L2 run, from the trace, marked as above.
+# Output in $OUT/bench: results.md (the tables), map-throughput.dat/.png
+# (scripts/plot), and the console logs and the traces.
 # BENCH_WORKLOADS_COUNT / BENCH_WORKLOADS_TIME override the workload sets.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -38,10 +46,11 @@ pairings=${BENCH_PAIRINGS:-intree-intree ours-ours intree-ours}
 "$ROOT/scripts/initramfs.sh" "$variant"
 
 boot() {	# NAME WORKLOADS ROUNDS [qemu args]
-	local name=$1 w=$2 rounds=$3 p r jobs=()
+	local name=$1 w=$2 rounds=$3 p r jobs=() test=bench_tce:$2
 	shift 3
+	[ "$w" = nested ] && test=nested:bench
 	for r in $(seq "$rounds"); do
-		for p in $pairings; do jobs+=("$p/bench_tce:$w"); done
+		for p in $pairings; do jobs+=("$p/$test"); done
 	done
 	"$ROOT/scripts/guest.sh" "$variant" "$name" "$(IFS=,; echo "${jobs[*]}")" "$@"
 	"$ROOT/scripts/check-results.py" "$OUT/$variant/$name.log" "${jobs[@]}" ||
@@ -56,10 +65,18 @@ if [ "${BENCH_SKIP_BOOT:-0}" != 1 ]; then
 		echo "bench: calls over a PAPR limit, PowerVM would refuse them"
 	TRACE=0 boot bench-time "$wc_time" "${BENCH_ROUNDS:-3}"
 fi
+if [ "${BENCH_SKIP_BOOT:-0}" != 1 ] && [ "${BENCH_NESTED:-1}" != 0 ]; then
+	"$ROOT/scripts/initramfs-nested.sh" "$variant"
+	export NESTED=1 MMU=radix GUEST_TIMEOUT=${GUEST_TIMEOUT:-3600}
+	TRACE=1 boot nested-count nested 1 -trace enable=pci_cfg_write
+	mv -f "$OUT/$variant/nested-count.trace" "$dir/"
+	TRACE=0 boot nested-time nested "${BENCH_NESTED_ROUNDS:-2}"
+	unset NESTED MMU
+fi
 
 step "bench: tables from $dir"
 python3 - "$dir" <<'EOF'
-import collections, re, sys
+import collections, os, re, sys
 
 d = sys.argv[1]
 MARK = re.compile(r'# bench-mark: (\d+) (\S+) (\S+) (\S+)')
@@ -70,28 +87,38 @@ VIEW = re.compile(r'# bench-view: pairing=(\S+) bytes=(-?\d+) flat=(\d+)')
 KINDS = ['put', 'get', 'indirect', 'stuff', 'rtas']
 
 # --- counts: split the trace at the marks -------------------------------
-marks = [m.groups() for m in map(MARK.search, open(f'{d}/bench-count.log',
-                                                   errors='replace')) if m]
 counts = collections.defaultdict(collections.Counter)   # label -> kind -> n
 occur = collections.Counter()
-seg = None
-i = 0
-for line in open(f'{d}/bench-count.trace', errors='replace'):
-    m = TRACE_MARK.search(line)
-    if m:
-        if i < len(marks) and int(m.group(1), 16) == int(marks[i][0]) % 250 + 1:
-            _, pairing, w, ph = marks[i]
-            seg = None if ph == '-' else (pairing, w, ph)
-            if seg:
-                occur[seg] += 1
-            i += 1
-        continue
-    m = EV.match(line)
-    if m and seg:
-        k = m.group(1)
-        counts[seg]['rtas' if k.startswith('ddw') else k] += 1
-if i != len(marks):
-    print(f'bench: only {i} of {len(marks)} marks found in the trace')
+
+def split_trace(name):
+    """Count the trace's calls per (pairing, workload, phase) of the marks"""
+    try:
+        log = open(f'{d}/{name}.log', errors='replace')
+        trace = open(f'{d}/{name}.trace', errors='replace')
+    except OSError as e:
+        print(f'bench: {e}')
+        return
+    marks = [m.groups() for m in map(MARK.search, log) if m]
+    seg = None
+    i = 0
+    for line in trace:
+        m = TRACE_MARK.search(line)
+        if m:
+            if i < len(marks) and int(m.group(1), 16) == int(marks[i][0]) % 250 + 1:
+                _, pairing, w, ph = marks[i]
+                seg = None if ph == '-' else (pairing, w, ph)
+                if seg:
+                    occur[seg] += 1
+                i += 1
+            continue
+        m = EV.match(line)
+        if m and seg:
+            k = m.group(1)
+            counts[seg]['rtas' if k.startswith('ddw') else k] += 1
+    if i != len(marks):
+        print(f'bench: {name}: only {i} of {len(marks)} marks found in the trace')
+
+split_trace('bench-count')
 
 def calls(pairing, w, ph):
     key = (pairing, w, ph)
@@ -122,12 +149,15 @@ for line in open(f'{d}/bench-time.log', errors='replace'):
 
 IT, OU, IO = 'intree-intree', 'ours-ours', 'intree-ours'
 
+def fmt_n(v):
+    """A count: thousands separated; an average of several runs to 0.1"""
+    return f'{v:,.0f}' if v == int(v) else f'{v:,.1f}'
+
 def fmt_calls(c):
     if c is None:
         return 'n/a'
-    tot = sum(c.values())
-    parts = '/'.join('%g' % round(c[k], 1) for k in KINDS)
-    return f'{tot:g} ({parts})'
+    parts = '/'.join(fmt_n(round(c[k], 1)) for k in KINDS)
+    return f'{fmt_n(round(sum(c.values()), 1))} ({parts})'
 
 def fmt_ns(ns):
     return 'n/a' if ns is None else f'{ns / 1e6:.2f} ms'
@@ -216,6 +246,45 @@ out.append('')
 out.append('| target | measured | |')
 out.append('|---|---|---|')
 out += checks
+
+# --- nested: L2 with the nvme passed through (issue 15) -----------------
+L2 = re.compile(r'# bench-l2: pairing=(\S+) (.*)')
+l2 = collections.defaultdict(lambda: collections.defaultdict(list))
+if os.path.exists(f'{d}/nested-time.log'):
+    split_trace('nested-count')
+    for line in open(f'{d}/nested-time.log', errors='replace'):
+        m = L2.search(line)
+        if m:
+            for k, v in re.findall(r'(\w+)=(\d+)', m.group(2)):
+                l2[m.group(1)][k].append(int(v))
+
+def best(p, k):
+    v = l2[p].get(k)
+    return min(v) if v else None
+
+def mibps(p, k):
+    ms, b = best(p, k), best(p, 'bytes')
+    return None if not ms or not b else b / 2**20 / (ms / 1000)
+
+def fmt(v, unit):
+    return 'n/a' if v is None else f'{v:.1f} {unit}' if unit == 'MiB/s' else f'{v / 1000:.1f} s'
+
+if l2:
+    out.append('')
+    out.append('Nested: L1 (this guest, KVM-HV) runs QEMU, L2 gets the nvme through VFIO; '
+               'best of the rounds of the boot without trace; calls L1 makes to L0 (the '
+               'pairing\'s platform ops under KVM\'s in-kernel TCE path), from the traced boot.')
+    out.append('')
+    out.append('| pairing | QEMU start to first nvme I/O | write 32 MiB | read 32 MiB | '
+               'calls: boot | calls: 32 MiB write+read | calls: rest |')
+    out.append('|---|---:|---:|---:|---|---|---|')
+    for p in (IT, OU, IO):
+        if p not in l2:
+            continue
+        out.append(f'| {p} | {fmt(best(p, "first_io_ms"), "s")} | '
+                   f'{fmt(mibps(p, "write_ms"), "MiB/s")} | {fmt(mibps(p, "read_ms"), "MiB/s")} | '
+                   + ' | '.join(fmt_calls(calls(p, 'nested', ph)) for ph in ('boot', 'io', 'rest'))
+                   + ' |')
 
 with open(f'{d}/results.md', 'w') as f:
     f.write('\n'.join(out) + '\n')

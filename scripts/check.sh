@@ -29,8 +29,8 @@ series=ok
 for variant in "${VARIANTS[@]}"; do
 	"$ROOT/scripts/initramfs.sh" "$variant"
 done
-# L1 of the nested jobs: QEMU, the L2 kernel and initramfs, added to the
-# plain initramfs by concatenation (the normal suites do not carry them)
+# L1 of the nested jobs: QEMU, the L2 kernel and initramfs, an archive that
+# guest.sh appends to the plain initramfs for NESTED=1 boots only
 "$ROOT/scripts/initramfs-nested.sh" plain
 "$ROOT/scripts/style.sh" "${VARIANTS[@]}" || failed+=("style")
 

@@ -45,8 +45,8 @@ esac
 
 # NESTED=1: L1 of a nested KVM-HV guest (issue 15): cap-nested-hv on a
 # POWER9 (QEMU refuses nested HV on POWER8), radix (KVM-HV needs it) and
-# the nested initramfs (scripts/initramfs-nested.sh: QEMU, the L2 kernel
-# and initramfs)
+# the nested extras appended to the initramfs (scripts/initramfs-nested.sh:
+# QEMU, the L2 kernel and initramfs)
 machine=pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,cap-large-decr=off,cap-hpt-max-page-size=16M
 initrd=$dir/initramfs.cpio.gz
 cpu=()
@@ -54,7 +54,7 @@ if [ "${NESTED:-0}" = 1 ]; then
 	[ -z "$mmu" ] || die "guest.sh: NESTED=1 needs MMU=radix"
 	machine+=,cap-nested-hv=on
 	cpu=(-cpu power9)
-	initrd=$dir/initramfs-nested.cpio.gz
+	INITRD_EXTRA="$dir/nested.cpio.gz ${INITRD_EXTRA:-}"
 fi
 if [ -n "${INITRD_EXTRA:-}" ]; then
 	# the kernel unpacks concatenated archives one after the other

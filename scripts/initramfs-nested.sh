@@ -12,12 +12,10 @@
 #                                    ppc64el libraries it needs (ELF NEEDED
 #                                    closure from $CACHE/roots/qemu), vof.bin,
 #                                    the L2 kernel (the same vmlinux, stripped)
-#                                    and l2.cpio.gz under /nested
-#   out/VARIANT/initramfs-nested.cpio.gz  initramfs.cpio.gz followed by
-#                                    nested.cpio.gz: the kernel unpacks
-#                                    concatenated archives one after the
-#                                    other, so the normal initramfs is used
-#                                    as it is and does not grow.
+#                                    and l2.cpio.gz under /nested; guest.sh
+#                                    appends it to the initramfs of a NESTED=1
+#                                    boot, as INITRD_EXTRA does (the normal
+#                                    initramfs is used as it is).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -90,5 +88,4 @@ done
 mkdir -p "$x/$(dirname "$interp")"
 [ -e "$x$interp" ] || cp -L "$qroot/$(find_lib "$(basename "$interp")")" "$x$interp"
 (cd "$x" && find . | cpio -o -H newc --quiet | gzip -1) > "$dir/nested.cpio.gz"
-cat "$dir/initramfs.cpio.gz" "$dir/nested.cpio.gz" > "$dir/initramfs-nested.cpio.gz"
-step "initramfs-nested[$variant]: ${#seen[@]} QEMU files; L2 $(du -h "$dir/l2.cpio.gz" | cut -f1), extras $(du -h "$dir/nested.cpio.gz" | cut -f1), L1 initramfs $(du -h "$dir/initramfs-nested.cpio.gz" | cut -f1)"
+step "initramfs-nested[$variant]: ${#seen[@]} QEMU files; L2 $(du -h "$dir/l2.cpio.gz" | cut -f1), extras $(du -h "$dir/nested.cpio.gz" | cut -f1)"
