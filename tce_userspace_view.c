@@ -6,6 +6,7 @@
  */
 
 #include <linux/bitmap.h>
+#include <linux/lockdep.h>
 #include <linux/minmax.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -114,6 +115,7 @@ static bool chunk_is_empty(const struct tce_view_chunk *chunk)
 static void chunk_install(struct tce_view *view, unsigned long c,
 			  struct tce_view_chunk *chunk)
 {
+	lockdep_assert_held(&view->lock);
 	view->chunk_bytes += chunk_size(chunk);
 	/* Pairs with useraddr_lookup(): the zeroed chunk is seen complete */
 	smp_store_release(&view->dir[c], chunk);
@@ -125,6 +127,7 @@ static struct tce_view_chunk *chunk_uninstall(struct tce_view *view,
 {
 	struct tce_view_chunk *chunk = view->dir[c];
 
+	lockdep_assert_held(&view->lock);
 	view->chunk_bytes -= chunk_size(chunk);
 	WRITE_ONCE(view->dir[c], NULL);
 	return chunk;
@@ -136,6 +139,7 @@ static struct tce_view_chunk *chunk_reap_locked(struct tce_view *view,
 {
 	struct tce_view_chunk *chunk = view->dir[c];
 
+	lockdep_assert_held(&view->lock);
 	if (!chunk || !chunk_is_empty(chunk))
 		return NULL;
 	return chunk_uninstall(view, c);
@@ -181,6 +185,7 @@ static void delta_apply_locked(struct tce_view *view,
 			       struct tce_view_chunk *chunk,
 			       const struct chunk_delta *d)
 {
+	lockdep_assert_held(&view->lock);
 	chunk->nr_set += d->set;
 	view->nr_mapped += d->set;
 	view->nr_dirty += d->dirty;
@@ -192,6 +197,7 @@ static void shadow_store(struct tce_view *view, struct tce_view_chunk *chunk,
 {
 	struct chunk_delta d = { 0 };
 
+	lockdep_assert_held(&view->lock);
 	slot_store_locked(chunk, slot, val, &d);
 	delta_apply_locked(view, chunk, &d);
 }
@@ -200,6 +206,7 @@ static void shadow_store(struct tce_view *view, struct tce_view_chunk *chunk,
 static void dirty_clear(struct tce_view *view, struct tce_view_chunk *chunk,
 			unsigned int slot, unsigned int n)
 {
+	lockdep_assert_held(&view->lock);
 	bitmap_clear(chunk->dirty, slot, n);
 	view->nr_dirty -= n;
 }
@@ -293,6 +300,7 @@ static struct tce_view_chunk *chunk_lookup_locked(struct tce_view *view,
 {
 	struct tce_view_chunk *chunk = view->dir[c];
 
+	lockdep_assert_held(&view->lock);
 	if (!chunk && need && *spare) {
 		chunk = *spare;
 		*spare = NULL;
@@ -500,6 +508,7 @@ static void chunk_swap_locked(struct tce_view *view,
 	unsigned long ua;
 	u64 tce;
 
+	lockdep_assert_held(&view->lock);
 	for (slot = lo; slot < hi; slot++, st++) {
 		tce = chunk->tces[slot];
 		ua = be64_to_cpu(chunk->uas[slot]);
@@ -524,6 +533,7 @@ static void slots_mark_locked(struct tce_view *view,
 {
 	unsigned int slot;
 
+	lockdep_assert_held(&view->lock);
 	for (slot = lo; slot < hi; slot++) {
 		if (dirty)
 			view->nr_dirty += !__test_and_set_bit(slot, chunk->dirty);
@@ -547,6 +557,7 @@ static int chunk_write_locked(struct tce_view *view, unsigned long c,
 	const u64 *vals = &chunk->tces[lo];
 	long rc;
 
+	lockdep_assert_held(&view->lock);
 	/* Only zeros (an unmap): one run of zeros, a stuff */
 	if (!memchr_inv(vals, 0, (hi - lo) * sizeof(*vals)))
 		vals = NULL;
@@ -691,6 +702,7 @@ static unsigned int chunk_take_locked(struct tce_view *view,
 	unsigned int slot;
 	unsigned long ua;
 
+	lockdep_assert_held(&view->lock);
 	for (slot = lo; slot < hi && *nr < max; slot++) {
 		ua = chunk->uas ? be64_to_cpu(chunk->uas[slot]) : 0;
 		if (!chunk->tces[slot] && !ua)
@@ -720,6 +732,7 @@ static void chunk_untake_locked(struct tce_view *view,
 	struct chunk_delta d = { 0 };
 	unsigned int slot;
 
+	lockdep_assert_held(&view->lock);
 	for_each_set_bit(slot, taken, CHUNK_ENTRIES) {
 		slot_store_locked(chunk, slot, old->tce, &d);
 		if (old->ua)
@@ -754,6 +767,7 @@ static int chunk_clear_write_locked(struct tce_view *view, unsigned long c,
 	unsigned int hi = find_last_bit(taken, CHUNK_ENTRIES) + 1;
 	long rc;
 
+	lockdep_assert_held(&view->lock);
 	/* Only user addresses: the hardware holds nothing there */
 	if (!range_has_tce(old, n))
 		return 0;
@@ -938,6 +952,7 @@ static void range_clean_locked(struct tce_view *view, unsigned long first,
 	unsigned long end = first + n, c;
 	unsigned int lo, hi;
 
+	lockdep_assert_held(&view->lock);
 	for (c = chunk_of(first); c * CHUNK_ENTRIES < end; c++) {
 		chunk_span(c, first, end, &lo, &hi);
 		dirty_clear(view, view->dir[c], lo, hi - lo);
@@ -949,6 +964,7 @@ static long zero_run_write_locked(struct flush_state *st)
 {
 	long rc;
 
+	lockdep_assert_held(&st->view->lock);
 	if (!st->zero_len)
 		return 0;
 	rc = st->sink->write(st->ctx, st->zero_first, NULL, st->zero_len);
@@ -974,6 +990,7 @@ static long chunk_flush_locked(struct flush_state *st, unsigned long c,
 	unsigned int slot, n;
 	long rc;
 
+	lockdep_assert_held(&st->view->lock);
 	slot = find_next_bit(chunk->dirty, hi, lo);
 	while (slot < hi) {
 		n = run_length(chunk, slot, hi);
@@ -1012,6 +1029,7 @@ static void chunk_rollback_locked(struct tce_view *view,
 	unsigned int slot;
 	u64 val;
 
+	lockdep_assert_held(&view->lock);
 	for_each_set_bit_from(lo, chunk->dirty, hi) {
 		slot = lo;
 		if (sink->read(ctx, base + slot, &val))

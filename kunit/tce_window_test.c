@@ -4,7 +4,7 @@
  * the fake TCE backend, the batching of the writes and the rollback when
  * the backend fails.
  *
- * Window creation and removal through RTAS (pseries_ddw.c) are not part
+ * Window creation and removal through RTAS (ddw_ops.c) are not part
  * of this layer: the windows here are made by tce_window_create() over a
  * fake table of the same geometry.
  */

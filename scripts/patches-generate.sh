@@ -5,14 +5,12 @@
 # In-tree transformations of the project's sources (all here, all textual):
 #  - vfio_iommu_spapr_tce.c: #include "compat/vfio_iommu_driver.h" becomes
 #    #include "vfio.h" (the VFIO core's private header, next to it in tree).
-#  - pseries_ddw.c: when it has #ifdef MODULE / #ifndef MODULE sections, they
-#    are resolved for a built-in object (unifdef -UMODULE, see intree_unifdef):
-#    the in-tree file has no module-loading code. A source without them gets
-#    the adaptation of ddw_adapt: the swap-at-load functions are dropped and
-#    the in-tree entry points appended.
-#  - pseries_ddw.c, iommu.c: arch/powerpc/platforms/pseries/iommu.c loses its
-#    spapr_tce_table_group_ops and calls our entry points instead
-#    (iommu_adapt).
+#  - ddw.h, ddw_*.c: copied as they are, but for ddw_module.c (the
+#    loadable module's load-time glue), which stays out; ddw_intree.c,
+#    which only the tree builds, has the entry points iommu.c calls.
+#  - iommu.c: arch/powerpc/platforms/pseries/iommu.c loses its
+#    spapr_tce_table_group_ops and calls the entry points of ddw_intree.c
+#    instead (iommu_adapt).
 #  - kunit/: built into the kernel (bool symbol), so the *_under_test.c
 #    wrappers, which build the code under test into the test module, are
 #    left out: the suites test the built-in objects.
@@ -68,120 +66,6 @@ put_src() {
 	put "$1" "$f"
 }
 
-# pseries_ddw.c without #ifdef MODULE sections: drop what only the module
-# needs (swap at load, restore at unload) and append the in-tree entry points.
-ddw_adapt() {
-	python3 - "$1" <<-'EOF'
-	import re, sys
-	path = sys.argv[1]
-	text = open(path).read()
-	drop = ['dev_uses_dma_api', 'group_user_owned', 'pe_skip', 'pe_add_for_dev',
-	        'pe_uninstall', 'pe_has_functions', 'pe_bus_notify',
-	        'pes_remove_all', 'pseries_tce_ddw_init', 'pseries_tce_ddw_exit']
-	for name in drop:
-	    # the function with the comment block right above it
-	    pat = re.compile(r'(?:/\*(?:(?!\*/).)*\*/\n)?(?:static [^\n;{]*\b' + name +
-	                     r'\([^;{]*\)\n\{\n.*?\n\}\n)\n?', re.S)
-	    text, n = pat.subn('', text, count=1)
-	    if n != 1:
-	        sys.exit('ddw_adapt: function %s not found in pseries_ddw.c' % name)
-	# in tree, iommu.c calls pseries_ddw_group_free() instead
-	text, n = re.subn(r'static struct notifier_block pe_bus_nb = \{\n.*?\n\};\n\n', '',
-	                  text, count=1, flags=re.S)
-	if n != 1:
-	    sys.exit('ddw_adapt: pe_bus_nb not found in pseries_ddw.c')
-	for pat in (r'module_init\(\w+\);\n', r'module_exit\(\w+\);\n',
-	            r'MODULE_LICENSE\([^)]*\);\n', r'MODULE_DESCRIPTION\([^)]*\);\n'):
-	    text = re.sub(pat, '', text)
-	text = text.replace('/* ---- install / uninstall ---', '/* ---- install ---')
-	# the file comment: how the ops get installed, in tree
-	text = re.sub(r' \* At load the ops of every pSeries PE.*?\n \*\n',
-	              ' * iommu.c gives every pSeries table group these ops and adds the PE\n'
-	              ' * (partitionable endpoint) at the DMA setup of its first device. The\n'
-	              ' * device-tree conventions of the host DMA code are kept\n'
-	              ' * ("ibm,dma-window", "ibm,dma-window-saved", "linux,dma64-ddr-window-info")\n'
-	              ' * so that it finds each PE as it expects once a user is done with it.\n'
-	              ' *\n', text, count=1, flags=re.S)
-	open(path, 'w').write(text.rstrip('\n') + '\n')
-	EOF
-	cat >> "$1" <<-'EOF'
-
-	/* ---- in-tree entry points, called by iommu.c ----------------------- */
-
-	/* A new table group gets our ops; its PE is added at device setup */
-	void pseries_ddw_group_init(struct iommu_table_group *tg)
-	{
-	 	tg->ops = &ddw_ops;
-	}
-
-	/*
-	 * DMA setup of a device, once the table group of its PE is registered:
-	 * the first device of a PE adds the PE.
-	 */
-	void pseries_ddw_dev_setup(struct pci_dev *pdev)
-	{
-	 	struct device_node *np = pe_node_of(pdev);
-	 	struct ddw_pe *pe;
-
-	 	if (!np)
-	 		return;
-
-	 	mutex_lock(&ddw_mutex);
-	 	pe = pe_find(PCI_DN(np)->table_group);
-	 	mutex_unlock(&ddw_mutex);
-	 	if (pe)
-	 		return;		/* another function of a known PE */
-
-	 	pe = pe_alloc(pdev, np);
-	 	if (!pe)
-	 		return;
-
-	 	mutex_lock(&ddw_mutex);
-	 	list_add_tail(&pe->node, &pe_list);
-	 	mutex_unlock(&ddw_mutex);
-
-	 	pe_install(pe);
-
-	 	/* Ours since the group was allocated: no other ops to call */
-	 	mutex_lock(&ddw_mutex);
-	 	pe->orig_ops = NULL;
-	 	mutex_unlock(&ddw_mutex);
-	}
-
-	/* The table group of a removed PE is about to be freed */
-	void pseries_ddw_group_free(struct iommu_table_group *tg)
-	{
-	 	struct ddw_pe *pe;
-
-	 	mutex_lock(&ddw_mutex);
-	 	pe = pe_find(tg);
-	 	if (pe)
-	 		list_del(&pe->node);
-	 	mutex_unlock(&ddw_mutex);
-	 	if (!pe)
-	 		return;
-
-	 	WARN_ON(pe->owners);
-	 	debugfs_remove_recursive(pe->dbg);
-	 	pe_free(pe);
-	}
-
-	/* Before PCI probing (subsys_initcall), which adds the PEs */
-	static int __init pseries_ddw_debugfs_init(void)
-	{
-	 	ddw_debugfs_root = debugfs_create_dir("pseries_tce_ddw", NULL);
-	 	debugfs_create_file("hcalls", 0444, ddw_debugfs_root, NULL,
-	 			    &total_hcalls_fops);
-	 	return 0;
-	}
-	machine_arch_initcall(pseries, pseries_ddw_debugfs_init);
-	EOF
-	# heredoc lines carry one space after the tab that <<- strips: drop it
-	sed -i 's/^ \t/\t/; s/^ $//' "$1"
-	# the declarations of the entry points
-	sed -i 's|^#include "tce_backend.h"$|#include "pseries.h"\n&|' "$1"
-}
-
 # arch/powerpc/platforms/pseries/iommu.c and pseries.h of the base: our ops
 # replace spapr_tce_table_group_ops.
 iommu_adapt() {
@@ -223,7 +107,7 @@ iommu_adapt() {
 	struct pci_dev;
 	#ifdef CONFIG_IOMMU_API
 	struct iommu_table_group;
-	/* pseries_ddw.c: the iommu_table_group_ops of pSeries PEs */
+	/* ddw_intree.c: the iommu_table_group_ops of pSeries PEs */
 	void pseries_ddw_group_init(struct iommu_table_group *tg);
 	void pseries_ddw_dev_setup(struct pci_dev *pdev);
 	void pseries_ddw_group_free(struct iommu_table_group *tg);
@@ -350,20 +234,20 @@ series_commits() {
 	EOF
 	)"
 
-	# (3) the DDW platform ops, replacing spapr_tce_table_group_ops
-	f=$STAGE/pseries_ddw.c
-	cp "$ROOT/pseries_ddw.c" "$f"
-	if grep -Eq '^#\s*(ifdef|ifndef)\s+MODULE|^#\s*if\s+!?defined\(MODULE\)' "$f"; then
-		intree_unifdef "$f"
-	else
-		ddw_adapt "$f"
-	fi
-	intree_includes "$f"
-	put "$PDIR/pseries_ddw.c" "$f"
+	# (3) the DDW platform ops, replacing spapr_tce_table_group_ops: every
+	# ddw*.c/h but the module's load-time glue (ddw_module.c); ddw_intree.c
+	# has the hooks iommu.c calls
+	for f in "$ROOT"/ddw.h "$ROOT"/ddw_*.c; do
+		case $f in */ddw_module.c) continue ;; esac
+		put_src "$PDIR/$(basename "$f")" "$f"
+	done
 	iommu_adapt "$(base_file "$PDIR/iommu.c")" "$(base_file "$PDIR/pseries.h")"
 	put "$PDIR/iommu.c" "$STAGE/base/$PDIR/iommu.c"
 	put "$PDIR/pseries.h" "$STAGE/base/$PDIR/pseries.h"
-	makefile_add "$PDIR/Makefile" 'obj-$(CONFIG_IOMMU_API)	+= pseries_ddw.o'
+	makefile_add "$PDIR/Makefile" \
+		'pseries_tce_ddw-y		:= ddw_ops.o ddw_host.o ddw_rtas.o ddw_of.o \' \
+		$'\t\t\t\t   ddw_debugfs.o ddw_intree.o' \
+		'obj-$(CONFIG_IOMMU_API)	+= pseries_tce_ddw.o'
 	commit "$(msg <<-'EOF'
 	powerpc/pseries/iommu: Replace the table group ops with DDW platform ops
 
@@ -386,7 +270,16 @@ series_commits() {
 	gives a new table group these ops and adds the PE at device DMA setup,
 	which also fills tce32_start/size, pgsizes and the number of windows from
 	ibm,query-pe-dma-window, as spapr_tce_init_table_group() did. Per-PE
-	state and RTAS/hypercall counters are in debugfs (pseries_tce_ddw/).
+	state, RTAS/hypercall counters and the fault injection attributes of
+	the firmware calls (fail_firmware/, with CONFIG_FAULT_INJECTION_DEBUG_FS)
+	are in debugfs (pseries_tce_ddw/).
+
+	The files follow concerns: ddw_ops.c has the ops (PE lookup, ownership,
+	windows), ddw_host.c evicts and restores the host's windows, ddw_rtas.c
+	and ddw_of.c are the RTAS calls and the device-tree properties,
+	ddw_debugfs.c the debugfs files and ddw_intree.c the hooks iommu.c
+	calls. ddw.h states the locking rules: one mutex for the PEs, their
+	windows and ownership, checked with lockdep_assert_held().
 	EOF
 	)"
 

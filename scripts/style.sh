@@ -41,7 +41,8 @@ for variant in "${@:-plain}"; do
 	if grep -E 'warning|error:' "$src/sparse.log"; then
 		rc=1
 	fi
-	nc=$(find "$src" -name '*.c' ! -name '*.mod.c' | wc -l)
+	# ddw_intree.c is the kernel build's only: patches.sh check runs sparse on it
+	nc=$(find "$src" -name '*.c' ! -name '*.mod.c' ! -name ddw_intree.c | wc -l)
 	[ "$(grep -c '^ *CHECK ' "$src/sparse.log")" = "$nc" ] ||
 		{ echo "style: sparse checked $(grep -c '^ *CHECK ' "$src/sparse.log") of $nc files"; rc=1; }
 done

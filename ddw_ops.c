@@ -1,0 +1,725 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pSeries dynamic DMA windows for VFIO: the iommu_table_group_ops of a PE
+ * (partitionable endpoint) over the RTAS DDW calls and TCE windows with a
+ * sparse shadow.
+ *
+ * The first owner of a PE takes its DMA windows from the host
+ * (ddw_host.c); create_table then opens the window the user asks for: the
+ * default 32-bit window, or a DDW through ibm,create-pe-dma-window, both
+ * written through a tce_window; the last release closes them and gives
+ * the host its windows back. The device-tree conventions of the in-tree
+ * platform code are kept ("ibm,dma-window", "ibm,dma-window-saved",
+ * "linux,dma64-ddr-window-info") so that it finds each PE as it expects
+ * once we are done with it.
+ *
+ * Who installs these ops on a PE: ddw_module.c (the loadable module, on
+ * every PE at load) or ddw_intree.c (built in, on every new table group).
+ * Locking: ddw.h.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/iommu.h>
+#include <linux/list.h>
+#include <linux/lockdep.h>
+#include <linux/log2.h>
+#include <linux/minmax.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/of.h>
+#include <linux/pci.h>
+#include <linux/printk.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <asm/iommu.h>
+#include <asm/pci-bridge.h>
+
+#include "ddw.h"
+#include "tce_range.h"
+#include "tce_userspace_view.h"
+#include "tce_window.h"
+
+/*
+ * Most TCEs one window may have. Platforms count TCEs in 32 bits (QEMU
+ * truncates larger windows and leaves its state broken), and 2^31 4K TCEs
+ * already address 8 TiB.
+ */
+#define MAX_WINDOW_TCES_ORDER	31
+
+/* The one lock of the DDW platform ops: see "Locking" in ddw.h */
+DEFINE_MUTEX(ddw_mutex);
+/* Every PE we know, managed or skipped */
+LIST_HEAD(ddw_pe_list);
+
+/* ---- windows opened through our ops -------------------------------- */
+
+static bool ddw_open(struct ddw_pe *pe)
+{
+	int i;
+
+	lockdep_assert_held(&ddw_mutex);
+	for (i = 0; i < NR_WINDOWS; i++)
+		if (pe->slot[i].win && !pe->slot[i].is_default)
+			return true;
+	return false;
+}
+
+static struct tce_window *window_new(struct ddw_pe *pe, u32 liobn, u64 start,
+				     unsigned int page_shift, u64 size)
+{
+	struct tce_window_params params = {
+		.liobn = liobn,
+		.start = start,
+		.size = size,
+		.page_shift = page_shift,
+		.busno = pe->busno,
+		.nid = pe->phb->node,
+	};
+
+	return tce_window_create(&params, tce_hcall_backend());
+}
+
+/**
+ * tce_range_ops_of() - range operations for a table made by this code
+ * @tbl: any iommu_table.
+ *
+ * For VFIO backends, which look it up with symbol_get() so that they do not
+ * depend on this module; see include/tce_range.h.
+ *
+ * Return: the operations, or NULL when @tbl is not ours.
+ */
+const struct tce_range_ops *tce_range_ops_of(struct iommu_table *tbl)
+{
+	return tbl ? tce_window_range_ops(tbl) : NULL;
+}
+EXPORT_SYMBOL_GPL(tce_range_ops_of);
+
+static int open_default_window(struct ddw_pe *pe, u64 size,
+			       struct ddw_slot *slot)
+{
+	bool was_present = pe->default_present;
+	struct tce_window *win;
+	struct default_window w;
+	int ret;
+
+	lockdep_assert_held(&ddw_mutex);
+	ret = ddw_default_window_restore(pe);
+	if (ret)
+		return ret;
+
+	ret = ddw_default_window_parse(pe->np, DMA_WINDOW_PROP, &w);
+	if (ret)
+		goto undo;
+
+	/* A kept window may hold TCEs the host leaked: start clean */
+	if (was_present) {
+		ret = ddw_platform_window_clear(pe, w.liobn, w.start,
+						DEFAULT_PAGE_SHIFT,
+						size >> DEFAULT_PAGE_SHIFT);
+		if (ret)
+			goto undo;
+	}
+
+	win = window_new(pe, w.liobn, w.start, DEFAULT_PAGE_SHIFT, size);
+	if (IS_ERR(win)) {
+		ret = PTR_ERR(win);
+		goto undo;
+	}
+
+	*slot = (struct ddw_slot){ .win = win, .is_default = true };
+	return 0;
+
+undo:
+	if (!was_present)
+		ddw_default_window_remove(pe);
+	return ret;
+}
+
+/*
+ * Check the query against the request. -ENOSPC only when no window slot
+ * is left; a request larger than the largest block the platform offers is
+ * -EINVAL, as in-tree, so the user retries with a smaller window.
+ */
+static int ddw_check_query(const struct ddw_query *q, unsigned int page_shift,
+			   u64 window_size)
+{
+	if (!q->windows_available)
+		return -ENOSPC;
+	if (!(ddw_query_pgsizes(q->page_sizes) & (1ULL << page_shift)))
+		return -EINVAL;
+	if (q->largest_block < (window_size >> page_shift))
+		return -EINVAL;
+	return 0;
+}
+
+/* Would a window at [@start, @start + @size) overlap one already open? */
+static bool window_overlaps(struct ddw_pe *pe, u64 start, u64 size)
+{
+	const struct iommu_table *tbl;
+	u64 first, end;
+	int i;
+
+	lockdep_assert_held(&ddw_mutex);
+	for (i = 0; i < NR_WINDOWS; i++) {
+		if (!pe->slot[i].win)
+			continue;
+		tbl = &pe->slot[i].win->tbl;
+		first = (u64)tbl->it_offset << tbl->it_page_shift;
+		end = first + ((u64)tbl->it_size << tbl->it_page_shift);
+		if (start < end && first < start + size)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Let go of a window whose platform window is gone or about to be: no more
+ * hypercalls through it, and the PE keeps what it cost.
+ */
+static void window_drop(struct ddw_pe *pe, struct tce_window *win)
+{
+	tce_window_detach(win);
+	tce_call_stats_fold(&pe->calls, &win->calls);
+	tce_window_put(win);
+}
+
+static struct property *window_property_add(struct ddw_pe *pe,
+					    struct tce_window *win)
+{
+	struct iommu_table *tbl = &win->tbl;
+
+	return ddw_property_add(pe, DMA64_PROPNAME, win->liobn,
+				(u64)tbl->it_offset << tbl->it_page_shift,
+				tbl->it_page_shift,
+				ilog2(tbl->it_size) + tbl->it_page_shift);
+}
+
+static int open_ddw(struct ddw_pe *pe, unsigned int page_shift,
+		    u64 window_size, struct ddw_slot *slot)
+{
+	struct tce_window *win;
+	struct property *prop;
+	struct ddw_created c;
+	struct ddw_query q;
+	int ret;
+
+	lockdep_assert_held(&ddw_mutex);
+	ret = ddw_rtas_query(pe, &q);
+	if (ret)
+		return ret;
+	ret = ddw_check_query(&q, page_shift, window_size);
+	if (ret)
+		return ret;
+
+	ret = ddw_rtas_create(pe, page_shift, ilog2(window_size), &c);
+	if (ret)
+		return ret;
+	if (window_overlaps(pe, c.start, window_size)) {
+		pr_warn("%pOF: platform placed a new window at 0x%llx over an open one\n",
+			pe->np, c.start);
+		ddw_rtas_remove(pe, c.liobn);
+		return -EBUSY;
+	}
+
+	win = window_new(pe, c.liobn, c.start, page_shift, window_size);
+	if (IS_ERR(win)) {
+		ddw_rtas_remove(pe, c.liobn);
+		return PTR_ERR(win);
+	}
+
+	/* One DDW property per node: a second DDW goes without */
+	prop = window_property_add(pe, win);
+	if (IS_ERR(prop) && PTR_ERR(prop) != -EEXIST) {
+		window_drop(pe, win);
+		ddw_rtas_remove(pe, c.liobn);
+		return PTR_ERR(prop);
+	}
+
+	*slot = (struct ddw_slot){ .win = win,
+				   .prop = IS_ERR(prop) ? NULL : prop };
+	return 0;
+}
+
+/* Close window @num: clear leftovers, remove it, drop tables[num] */
+static int close_window(struct ddw_pe *pe, int num)
+{
+	struct ddw_slot *slot = &pe->slot[num];
+	struct tce_window *win = slot->win;
+	int ret = 0;
+
+	lockdep_assert_held(&ddw_mutex);
+	if (tce_window_mapped(win)) {
+		pr_warn("%pOF: window %d closed with %lu TCEs, clearing\n",
+			pe->np, num, tce_window_mapped(win));
+		tce_window_clear_all(win);
+	}
+
+	if (!slot->is_default)
+		ret = ddw_rtas_remove(pe, win->liobn);
+	else if (pe->has_ddw && pe->has_reset)
+		ret = ddw_default_window_remove(pe);
+
+	if (slot->prop && of_remove_property(pe->np, slot->prop))
+		pr_warn("%pOF: cannot remove %s\n", pe->np, DMA64_PROPNAME);
+
+	pe->table_group->tables[num] = NULL;
+	*slot = (struct ddw_slot){ };
+	window_drop(pe, win);
+	return ret;
+}
+
+/* ---- PE lookup and ownership --------------------------------------- */
+
+/**
+ * ddw_pe_find() - our PE of a table group
+ * @tg: the table group.
+ *
+ * Context: ddw_mutex held.
+ * Return: the PE, or NULL when @tg is not listed.
+ */
+struct ddw_pe *ddw_pe_find(struct iommu_table_group *tg)
+{
+	struct ddw_pe *pe;
+
+	lockdep_assert_held(&ddw_mutex);
+	list_for_each_entry(pe, &ddw_pe_list, node)
+		if (pe->table_group == tg)
+			return pe;
+	return NULL;
+}
+
+static struct ddw_owner *owner_find(struct ddw_pe *pe, struct device *dev)
+{
+	struct ddw_owner *o;
+
+	lockdep_assert_held(&ddw_mutex);
+	list_for_each_entry(o, &pe->owner_list, node)
+		if (o->dev == dev)
+			return o;
+	return NULL;
+}
+
+/* First owner: clear the PE of host windows, keep the default table */
+static int pe_take(struct ddw_pe *pe)
+{
+	int ret;
+
+	lockdep_assert_held(&ddw_mutex);
+	if (!try_module_get(THIS_MODULE))
+		return -ENODEV;
+
+	ret = ddw_host_evict(pe);
+	if (ret)
+		module_put(THIS_MODULE);
+	return ret;
+}
+
+/* Last owner gone: close our windows, give the host its windows back */
+static void pe_release(struct ddw_pe *pe)
+{
+	int i;
+
+	lockdep_assert_held(&ddw_mutex);
+	for (i = 0; i < NR_WINDOWS; i++)
+		if (pe->slot[i].win)
+			close_window(pe, i);
+
+	ddw_host_restore(pe);
+	module_put(THIS_MODULE);
+}
+
+static long ddw_take_ownership(struct iommu_table_group *tg,
+			       struct device *dev)
+{
+	struct ddw_owner *o;
+	struct ddw_pe *pe;
+	long ret = 0;
+
+	mutex_lock(&ddw_mutex);
+	pe = ddw_pe_find(tg);
+	if (WARN_ON(!pe)) {
+		ret = -ENODEV;
+		goto out;
+	}
+
+	o = owner_find(pe, dev);
+	if (o && o->owning)
+		goto out;	/* already ours */
+	if (!o) {
+		o = kzalloc(sizeof(*o), GFP_KERNEL);
+		if (!o) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		o->dev = get_device(dev);
+		list_add_tail(&o->node, &pe->owner_list);
+	}
+
+	if (!pe->owners) {
+		ret = pe_take(pe);
+		if (ret) {
+			list_del(&o->node);
+			put_device(o->dev);
+			kfree(o);
+			goto out;
+		}
+	}
+	o->owning = true;
+	pe->owners++;
+	set_iommu_table_base(dev, NULL);
+out:
+	mutex_unlock(&ddw_mutex);
+	return ret;
+}
+
+/* After the last release: every device of the period gets tables[0] back */
+static void owners_reset_table_base(struct ddw_pe *pe)
+{
+	struct ddw_owner *o, *tmp;
+
+	lockdep_assert_held(&ddw_mutex);
+	list_for_each_entry_safe(o, tmp, &pe->owner_list, node) {
+		set_iommu_table_base(o->dev, pe->table_group->tables[0]);
+		list_del(&o->node);
+		put_device(o->dev);
+		kfree(o);
+	}
+}
+
+static void ddw_release_ownership(struct iommu_table_group *tg,
+				  struct device *dev)
+{
+	struct iommu_table_group_ops *orig = NULL;
+	struct ddw_owner *o;
+	struct ddw_pe *pe;
+
+	mutex_lock(&ddw_mutex);
+	pe = ddw_pe_find(tg);
+	if (WARN_ON(!pe))
+		goto out;
+
+	o = owner_find(pe, dev);
+	if (!o || !o->owning) {
+		/* Taken by the in-tree ops before we were installed */
+		if (!pe->owners)
+			orig = pe->orig_ops;
+		goto out;
+	}
+
+	o->owning = false;
+	if (--pe->owners)
+		goto out;
+
+	pe_release(pe);
+	owners_reset_table_base(pe);
+out:
+	mutex_unlock(&ddw_mutex);
+	if (orig && orig->release_ownership)
+		orig->release_ownership(tg, dev);
+}
+
+/* ---- windows: the group ops ---------------------------------------- */
+
+static bool page_shift_valid(u32 page_shift)
+{
+	return page_shift >= MIN_PAGE_SHIFT && page_shift <= MAX_PAGE_SHIFT;
+}
+
+static bool window_geometry_valid(u32 page_shift, u64 window_size)
+{
+	return page_shift_valid(page_shift) && is_power_of_2(window_size) &&
+	       window_size >= (1ULL << page_shift);
+}
+
+/*
+ * Bytes the view of such a window needs up front: its chunk directory.
+ * Chunks (about 8K per 512 entries in use) are allocated on demand and not
+ * part of this figure, which the VFIO backend charges to locked_vm.
+ */
+static unsigned long ddw_get_table_size(__u32 page_shift, __u64 window_size,
+					__u32 levels)
+{
+	if (levels > 1 || !window_geometry_valid(page_shift, window_size))
+		return 0;
+	return tce_view_directory_bytes(window_size >> page_shift);
+}
+
+static int check_create(struct iommu_table_group *tg, int num,
+			u32 page_shift, u64 window_size, u32 levels)
+{
+	if (num < 0 || num >= NR_WINDOWS || levels > 1)
+		return -EINVAL;
+	if (!window_geometry_valid(page_shift, window_size))
+		return -EINVAL;
+	if (!(tg->pgsizes & (1ULL << page_shift)))
+		return -EINVAL;
+	if (ilog2(window_size) - page_shift > MAX_WINDOW_TCES_ORDER)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Window 0 with 4K pages that fits the default window is the default
+ * window, unless bringing it back (ibm,reset-pe-dma-windows) would destroy
+ * an open DDW.
+ */
+static bool wants_default_window(struct ddw_pe *pe, int num, u32 page_shift,
+				 u64 window_size)
+{
+	lockdep_assert_held(&ddw_mutex);
+	return num == 0 && page_shift == DEFAULT_PAGE_SHIFT &&
+	       window_size <= pe->table_group->tce32_size &&
+	       (pe->default_present || !ddw_open(pe));
+}
+
+static int open_window(struct ddw_pe *pe, int num, u32 page_shift,
+		       u64 window_size, struct ddw_slot *slot)
+{
+	lockdep_assert_held(&ddw_mutex);
+	if (wants_default_window(pe, num, page_shift, window_size))
+		return open_default_window(pe, window_size, slot);
+	if (!pe->has_ddw)
+		return num == 0 ? -EINVAL : -ENOSPC;
+	return open_ddw(pe, page_shift, window_size, slot);
+}
+
+static long ddw_create_table(struct iommu_table_group *tg, int num,
+			     __u32 page_shift, __u64 window_size,
+			     __u32 levels, struct iommu_table **ptbl)
+{
+	struct ddw_slot slot;
+	struct ddw_pe *pe;
+	long ret;
+
+	ret = check_create(tg, num, page_shift, window_size, levels);
+	if (ret)
+		return ret;
+
+	mutex_lock(&ddw_mutex);
+	pe = ddw_pe_find(tg);
+	if (WARN_ON(!pe) || !pe->owners) {
+		ret = -EPERM;
+		goto out;
+	}
+	if (pe->slot[num].win || tg->tables[num]) {
+		ret = -EBUSY;
+		goto out;
+	}
+
+	ret = open_window(pe, num, page_shift, window_size, &slot);
+	if (ret)
+		goto out;
+
+	pe->slot[num] = slot;
+	tg->tables[num] = &slot.win->tbl;	/* the creation reference */
+	*ptbl = iommu_tce_table_get(&slot.win->tbl);
+out:
+	mutex_unlock(&ddw_mutex);
+	return ret;
+}
+
+static long ddw_set_window(struct iommu_table_group *tg, int num,
+			   struct iommu_table *tbl)
+{
+	if (num < 0 || num >= NR_WINDOWS)
+		return -EINVAL;
+	/* create_table() programmed the window already */
+	return tbl == tg->tables[num] ? 0 : -EPERM;
+}
+
+static long ddw_unset_window(struct iommu_table_group *tg, int num)
+{
+	struct ddw_pe *pe;
+	long ret = 0;
+
+	if (num < 0 || num >= NR_WINDOWS)
+		return -EINVAL;
+
+	mutex_lock(&ddw_mutex);
+	pe = ddw_pe_find(tg);
+	if (WARN_ON(!pe) || !tg->tables[num])
+		goto out;
+	if (tce_window_from_table(tg->tables[num]) != pe->slot[num].win) {
+		ret = -EPERM;	/* not a window we opened */
+		goto out;
+	}
+	ret = close_window(pe, num);
+out:
+	mutex_unlock(&ddw_mutex);
+	return ret;
+}
+
+struct iommu_table_group_ops ddw_ops = {
+	.get_table_size = ddw_get_table_size,
+	.create_table = ddw_create_table,
+	.set_window = ddw_set_window,
+	.unset_window = ddw_unset_window,
+	.take_ownership = ddw_take_ownership,
+	.release_ownership = ddw_release_ownership,
+};
+
+/* ---- installing our ops on a PE ------------------------------------ */
+
+/*
+ * What we offer: 4K plus the DDW page sizes; as many windows as there are
+ * free slots plus those take_ownership frees (the default window, a host
+ * DDW), at most NR_WINDOWS; 0 without DDW support.
+ */
+static void pe_compute_fields(struct ddw_pe *pe, struct group_fields *f)
+{
+	struct default_window w;
+	struct ddw_query q;
+	u32 windows;
+
+	*f = pe->saved;
+	f->pgsizes = SZ_4K;
+	f->max_levels = 1;
+	f->max_dynamic_windows_supported = 0;
+
+	if (!ddw_pe_default_window(pe, &w)) {
+		f->tce32_start = w.start;
+		f->tce32_size = w.size;
+	}
+
+	if (!pe->has_ddw || ddw_rtas_query(pe, &q)) {
+		pe->has_ddw = false;
+		return;
+	}
+
+	windows = q.windows_available + pe->default_present +
+		  ddw_host_ddw_present(pe);
+	f->max_dynamic_windows_supported = clamp(windows, 1U, (u32)NR_WINDOWS);
+	f->pgsizes |= ddw_query_pgsizes(q.page_sizes);
+}
+
+static void group_fields_save(struct iommu_table_group *tg,
+			      struct group_fields *f)
+{
+	f->tce32_start = tg->tce32_start;
+	f->tce32_size = tg->tce32_size;
+	f->pgsizes = tg->pgsizes;
+	f->max_dynamic_windows_supported = tg->max_dynamic_windows_supported;
+	f->max_levels = tg->max_levels;
+}
+
+/**
+ * ddw_group_fields_apply() - set the fields of a table group we override
+ * @tg: the table group.
+ * @f: their values.
+ */
+void ddw_group_fields_apply(struct iommu_table_group *tg,
+			    const struct group_fields *f)
+{
+	tg->tce32_start = f->tce32_start;
+	tg->tce32_size = f->tce32_size;
+	tg->pgsizes = f->pgsizes;
+	tg->max_dynamic_windows_supported = f->max_dynamic_windows_supported;
+	tg->max_levels = f->max_levels;
+}
+
+/**
+ * ddw_pe_node_of() - the PE node of a PCI function
+ * @pdev: the function.
+ *
+ * Return: the node of @pdev or of a parent that carries the table group,
+ * or NULL.
+ */
+struct device_node *ddw_pe_node_of(struct pci_dev *pdev)
+{
+	struct device_node *dn;
+
+	for (dn = pci_device_to_OF_node(pdev); dn && PCI_DN(dn); dn = dn->parent)
+		if (PCI_DN(dn)->table_group)
+			return dn;
+	return NULL;
+}
+
+static struct ddw_pe *pe_alloc(struct pci_dev *pdev, struct device_node *np)
+{
+	struct pci_dn *dev_pdn = PCI_DN(pci_device_to_OF_node(pdev));
+	struct ddw_pe *pe;
+
+	pe = kzalloc(sizeof(*pe), GFP_KERNEL);
+	if (!pe)
+		return NULL;
+
+	pe->np = of_node_get(np);
+	pe->table_group = PCI_DN(np)->table_group;
+	pe->phb = dev_pdn->phb;
+	pe->cfg_addr = (dev_pdn->busno << 16) | (dev_pdn->devfn << 8);
+	pe->busno = pe->phb->bus ? pe->phb->bus->number : 0;
+	pe->default_present = !!of_find_property(np, DMA_WINDOW_PROP, NULL);
+	INIT_LIST_HEAD(&pe->owner_list);
+	return pe;
+}
+
+/**
+ * ddw_pe_free() - free a PE taken off ddw_pe_list
+ * @pe: the PE, without owners, ops uninstalled, debugfs files removed.
+ */
+void ddw_pe_free(struct ddw_pe *pe)
+{
+	of_node_put(pe->np);
+	kfree(pe);
+}
+
+/**
+ * ddw_pe_add() - list the PE of a PCI function, once
+ * @pdev: the function.
+ *
+ * The first function of a PE adds it to ddw_pe_list, not yet managed.
+ *
+ * Return: the new PE, or NULL when @pdev has no PE, its PE is listed
+ * already, or memory ran out.
+ */
+struct ddw_pe *ddw_pe_add(struct pci_dev *pdev)
+{
+	struct device_node *np = ddw_pe_node_of(pdev);
+	struct ddw_pe *pe = NULL;
+
+	if (!np)
+		return NULL;
+
+	mutex_lock(&ddw_mutex);
+	/* A known PE: @pdev is another function of it */
+	if (!ddw_pe_find(PCI_DN(np)->table_group))
+		pe = pe_alloc(pdev, np);
+	if (pe)
+		list_add_tail(&pe->node, &ddw_pe_list);
+	mutex_unlock(&ddw_mutex);
+	return pe;
+}
+
+/**
+ * ddw_pe_install() - install our ops on a listed PE
+ * @pe: the PE, from ddw_pe_add().
+ *
+ * Reads the PE's DDW capabilities from the device tree and the platform,
+ * saves the table group fields we override and sets ours, then the ops;
+ * the ops the table group had become @pe->orig_ops (NULL when they were
+ * ours already). Adds the PE's debugfs files.
+ */
+void ddw_pe_install(struct ddw_pe *pe)
+{
+	struct iommu_table_group *tg = pe->table_group;
+	struct group_fields f;
+
+	ddw_pe_read_tokens(pe);
+	group_fields_save(tg, &pe->saved);
+	pe_compute_fields(pe, &f);
+
+	mutex_lock(&ddw_mutex);
+	pe->orig_ops = tg->ops != &ddw_ops ? tg->ops : NULL;
+	ddw_group_fields_apply(tg, &f);
+	WRITE_ONCE(tg->ops, &ddw_ops);
+	pe->managed = true;
+	mutex_unlock(&ddw_mutex);
+
+	ddw_pe_debugfs_add(pe);
+	pr_info("%pOF: managed, group %d, ddw %s, reset %s, pgsizes %#llx, windows %u\n",
+		pe->np, iommu_group_id(tg->group), pe->has_ddw ? "yes" : "no",
+		pe->has_reset ? "yes" : "no", f.pgsizes,
+		f.max_dynamic_windows_supported);
+}
