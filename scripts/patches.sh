@@ -191,7 +191,7 @@ cover_letter() {
 
 FRAGMENTS=("$ROOT/config/pseries.config" "$PATCHES/series.config")
 
-# kmake ARGS...: make in the series tree, into $CACHE/build-series. W=1
+# kmake ARGS...: make in the series tree, into $SERIES_KDIR. W=1
 # always: the flags stay the same from one build to the next, so only what
 # a patch touches is rebuilt.
 kmake() {
