@@ -35,7 +35,7 @@ PATCHES=$ROOT/patches
 PDIR=arch/powerpc/platforms/pseries
 TEAM="VFIO pSeries Team"
 TEAM_EMAIL="vfio-pseries@example.org"
-BASE_DATE="2026-10-18 22:00:00 +0000"	# the v7.3 release
+BASE_DATE="2026-10-18 22:00:00 +0000"	# the v7.3 release (the Sunday after rc7)
 SERIES_DATE=1794787200			# 2026-11-16 00:00 UTC, + 1 minute a patch
 
 # Git reads no configuration but what we give it, so that the output does
