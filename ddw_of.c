@@ -125,7 +125,7 @@ static struct property *property_alloc(const char *name, const void *value,
 {
 	struct property *prop;
 
-	prop = kzalloc(sizeof(*prop), GFP_KERNEL);
+	prop = kzalloc_obj(*prop);
 	if (!prop)
 		return NULL;
 

@@ -35,9 +35,9 @@
 #include <linux/slab.h>
 #include <asm/iommu.h>
 #include <asm/pci-bridge.h>
+#include <asm/tce_range.h>
 
 #include "ddw.h"
-#include "tce_range.h"
 #include "tce_userspace_view.h"
 #include "tce_window.h"
 
@@ -86,7 +86,7 @@ static struct tce_window *window_new(struct ddw_pe *pe, u32 liobn, u64 start,
  * @tbl: any iommu_table.
  *
  * For VFIO backends, which look it up with symbol_get() so that they do not
- * depend on this module; see include/tce_range.h.
+ * depend on this module; see <asm/tce_range.h>.
  *
  * Return: the operations, or NULL when @tbl is not ours.
  */
@@ -348,7 +348,7 @@ static long ddw_take_ownership(struct iommu_table_group *tg,
 	if (o && o->owning)
 		goto out;	/* already ours */
 	if (!o) {
-		o = kzalloc(sizeof(*o), GFP_KERNEL);
+		o = kzalloc_obj(*o);
 		if (!o) {
 			ret = -ENOMEM;
 			goto out;
@@ -641,7 +641,7 @@ static struct ddw_pe *pe_alloc(struct pci_dev *pdev, struct device_node *np)
 	struct pci_dn *dev_pdn = PCI_DN(pci_device_to_OF_node(pdev));
 	struct ddw_pe *pe;
 
-	pe = kzalloc(sizeof(*pe), GFP_KERNEL);
+	pe = kzalloc_obj(*pe);
 	if (!pe)
 		return NULL;
 

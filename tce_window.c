@@ -506,7 +506,7 @@ static const struct tce_range_ops window_range_ops = {
  * tce_window_range_ops() - the range operations of a table, if it is a window
  * @tbl: any iommu_table.
  *
- * See include/tce_range.h.
+ * See <asm/tce_range.h>.
  *
  * Return: the operations, or NULL when @tbl is not a window of ours.
  */

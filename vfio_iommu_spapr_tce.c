@@ -9,7 +9,7 @@
  * of the container. TCEs are programmed through the kernel contract:
  * iommu_tce_xchg_no_kill() per entry, then iommu_tce_kill() for the range;
  * on a table made by our platform module (pseries_tce_ddw), through its
- * range operations instead (include/tce_range.h), which do the same for a
+ * range operations instead (<asm/tce_range.h>), which do the same for a
  * whole range at once and write the hardware themselves.
  *
  * Several groups: on pSeries a table is the hypervisor table of one PE
@@ -68,9 +68,9 @@
 #include <asm/iommu.h>
 #include <asm/mmu_context.h>
 #include <asm/tce.h>
+#include <asm/tce_range.h>
 
-#include "compat/vfio_iommu_driver.h"
-#include "tce_range.h"
+#include "vfio.h"
 
 #define TCE_PERM_MASK		(TCE_PCI_READ | TCE_PCI_WRITE)
 /* Marks an entry whose restore failed: its page must stay referenced */
@@ -1699,7 +1699,7 @@ static int tce_register_memory(struct tce_container *c, u64 vaddr, u64 size)
 		if (ret)
 			return ret;
 	}
-	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+	p = kzalloc_obj(*p, GFP_KERNEL_ACCOUNT);
 	if (!p) {
 		mm_iommu_put(c->mm, mem);
 		return -ENOMEM;
@@ -2220,7 +2220,7 @@ static void *tce_iommu_open(unsigned long arg)
 
 	if (arg != VFIO_SPAPR_TCE_IOMMU && arg != VFIO_SPAPR_TCE_v2_IOMMU)
 		return ERR_PTR(-EINVAL);
-	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	c = kzalloc_obj(*c, GFP_KERNEL_ACCOUNT);
 	if (!c)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&c->lock);
@@ -2300,7 +2300,7 @@ static int tce_attach_locked(struct tce_container *c, struct iommu_group *grp)
 	ret = tce_group_compatible(c, grp, tg);
 	if (ret)
 		return ret;
-	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
+	g = kzalloc_obj(*g, GFP_KERNEL_ACCOUNT);
 	if (!g)
 		return -ENOMEM;
 	g->grp = grp;

@@ -366,7 +366,7 @@ struct tce_fake *tce_fake_create(struct kunit *test, unsigned long liobn,
 	KUNIT_ASSERT_GT(test, entries, 0);
 	KUNIT_ASSERT_TRUE(test, IS_ALIGNED(start, 1ULL << page_shift));
 
-	fake = kzalloc(sizeof(*fake), GFP_KERNEL);
+	fake = kzalloc_obj(*fake);
 	KUNIT_ASSERT_NOT_NULL(test, fake);
 	INIT_LIST_HEAD(&fake->node);
 	fake->liobn = liobn;

@@ -4,10 +4,10 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# The kernels: 6.12 as plain (hash MMU: the whole suite, DKMS, the base
-# of the patch series) and as debug (radix MMU, lockdep, KASAN, kmemleak:
-# every pairing), 7.3 as plain-7.3 (hash MMU: every pairing over the main
-# tests, tests/jobs.newest). The same module sources build W=1 and sparse
+# The kernels: 6.12 as plain (hash MMU: the whole suite, DKMS) and as
+# debug (radix MMU, lockdep, KASAN, kmemleak: every pairing), 7.3 as
+# plain-7.3 (hash MMU: every pairing over the main tests, tests/jobs.newest;
+# its source is the base of the patch series, variant series). The same module sources build W=1 and sparse
 # clean for all. (7.3 with the debug options does not boot under TCG yet:
 # nothing on the console after "Booting Linux via __start()".)
 VARIANTS=(plain debug plain-7.3)
@@ -21,10 +21,11 @@ for variant in "${VARIANTS[@]}"; do
 done
 "$ROOT/scripts/dkms-check.sh" plain || failed+=("dkms")
 # The patch series: fresh, applies, builds at every patch, style clean;
-# its kernel ($CACHE/build-series) then runs the guest suite in tree.
+# its kernel ($CACHE/build-series-7.3) then runs the guest suite in tree.
 series=ok
 "$ROOT/scripts/patches.sh" check || { failed+=("patches"); series=; }
-# The test programs use the 6.12 uapi headers of the extracted source.
+# The test programs use the 6.12 uapi headers of the extracted source; the
+# VFIO uapi they use is the same in 7.3, where they run too (plain-7.3, series).
 "$ROOT/scripts/tests.sh"
 for variant in "${VARIANTS[@]}"; do
 	"$ROOT/scripts/initramfs.sh" "$variant"

@@ -20,24 +20,10 @@ src=$(ksrc_dir "$version")
 stamp=$CACHE/source-$version.stamp
 [ "$version" = "$DEFAULT_KERNEL" ] && stamp=$CACHE/source.stamp
 
-# The source package: installed with apt (6.12) or downloaded (7.3)
-package_version() {
-	local deb
-	if dpkg-query -W -f='${Status}' "linux-source-$version" 2>/dev/null |
-	   grep -q 'ok installed'; then
-		dpkg-query -W -f='${Version}' "linux-source-$version"
-		return
-	fi
-	deb=$(kernel_deb "$version")
-	[ -n "$deb" ] || die "kernel: linux-source-$version is neither installed nor downloaded (run scripts/setup.sh)"
-	dpkg-deb -f "$deb" Version
-}
-
 # tarball_of PKGVERSION: the source tarball, unpacking a downloaded package
 tarball_of() {
 	local deb unpacked=$CACHE/debs/linux-source-$version-$1
-	if [ -f "/usr/src/linux-source-$version.tar.xz" ] &&
-	   dpkg-query -W -f='${Status}' "linux-source-$version" 2>/dev/null | grep -q 'ok installed'; then
+	if [ -f "/usr/src/linux-source-$version.tar.xz" ] && kernel_installed "$version"; then
 		echo "/usr/src/linux-source-$version.tar.xz"
 		return
 	fi
@@ -51,7 +37,7 @@ tarball_of() {
 
 extract_source() {
 	local pkg tarball
-	pkg=$(package_version)
+	pkg=$(kernel_pkg_version "$version")
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pkg" ] && [ -f "$src/Makefile" ]; then
 		return
 	fi

@@ -30,9 +30,13 @@ die() {
 	exit 1
 }
 
-# kbuild_dir VARIANT: where the kernel of that variant is built.
+# kbuild_dir VARIANT: where the kernel of that variant is built. The series
+# kernel's is named after the kernel the series targets.
 kbuild_dir() {
-	echo "$CACHE/build-$1"
+	case $1 in
+	series) echo "$CACHE/build-series-$SERIES_KERNEL" ;;
+	*) echo "$CACHE/build-$1" ;;
+	esac
 }
 
 # Kernels: Debian's linux-source-6.12 (the base of Debian 13, RHEL 10,
@@ -42,10 +46,13 @@ kbuild_dir() {
 # 6.12 kernel or FLAVOUR-VERSION: plain, debug, plain-7.3, debug-7.3.
 DEFAULT_KERNEL=6.12
 KERNELS=(6.12 7.3)
+# The patch series (variant series, scripts/patches.sh) targets the newest.
+SERIES_KERNEL=7.3
 
 # variant_kernel VARIANT: the kernel version of a variant.
 variant_kernel() {
 	case $1 in
+	series) echo "$SERIES_KERNEL" ;;
 	*-*) echo "${1#*-}" ;;
 	*) echo "$DEFAULT_KERNEL" ;;
 	esac
@@ -64,10 +71,41 @@ ksrc_dir() {
 # A sparse new enough for 7.x kernels, built by setup.sh
 NEW_SPARSE=$CACHE/tools/sparse
 
+# sparse_for VERSION: Debian's sparse, or the newer one set-up built when
+# that kernel's scripts/checker-valid.sh refuses it (7.x)
+sparse_for() {
+	local check
+	check=$(ksrc_dir "$1")/scripts/checker-valid.sh
+	if [ ! -f "$check" ] ||
+	   [ "$(sh "$check" sparse --arch=powerpc -mlittle-endian -m64 2>/dev/null)" = 1 ]; then
+		echo sparse
+	else
+		echo "$NEW_SPARSE"
+	fi
+}
+
 # kernel_deb VERSION: the downloaded linux-source package of a kernel that
 # is not installed with apt (empty if there is none).
 kernel_deb() {
 	find "$CACHE/debs" -maxdepth 1 -name "linux-source-$1_*_all.deb" 2>/dev/null | sort | tail -1
+}
+
+# kernel_installed VERSION: linux-source-VERSION is installed with apt.
+kernel_installed() {
+	dpkg-query -W -f='${Status}' "linux-source-$1" 2>/dev/null | grep -q 'ok installed'
+}
+
+# kernel_pkg_version VERSION: the version of the linux-source-VERSION
+# package, installed with apt (6.12) or downloaded by setup.sh (7.3).
+kernel_pkg_version() {
+	local deb
+	if kernel_installed "$1"; then
+		dpkg-query -W -f='${Version}' "linux-source-$1"
+		return
+	fi
+	deb=$(kernel_deb "$1")
+	[ -n "$deb" ] || die "linux-source-$1 is neither installed nor downloaded (run scripts/setup.sh)"
+	dpkg-deb -f "$deb" Version
 }
 
 # root_dir NAME: the unpacked ppc64el packages of config/roots/NAME

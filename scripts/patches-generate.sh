@@ -1,152 +1,26 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# The series: sourced by scripts/patches.sh, which provides put, base_file,
-# makefile_add, msg, commit and $ROOT, $STAGE, $PDIR.
+# The series: sourced by scripts/patches.sh, which provides put, apply,
+# kernel_fix, msg, commit and $ROOT, $STAGE, $PDIR.
 #
-# In-tree transformations of the project's sources (all here, all textual):
-#  - vfio_iommu_spapr_tce.c: #include "compat/vfio_iommu_driver.h" becomes
-#    #include "vfio.h" (the VFIO core's private header, next to it in tree).
-#  - ddw.h, ddw_*.c: copied as they are, but for ddw_module.c (the
-#    loadable module's load-time glue), which stays out; ddw_intree.c,
-#    which only the tree builds, has the entry points iommu.c calls.
-#  - iommu.c: arch/powerpc/platforms/pseries/iommu.c loses its
-#    spapr_tce_table_group_ops and calls the entry points of ddw_intree.c
-#    instead (iommu_adapt).
-#  - kunit/: built into the kernel (bool symbol), so the *_under_test.c
-#    wrappers, which build the code under test into the test module, are
-#    left out: the suites test the built-in objects.
+# Each commit copies project sources into the tree as they are (put) and
+# applies the checked-in diff of the base tree's own files for that commit
+# (tree/NNNN-*.diff: Makefile and Kconfig lines, iommu.c and pseries.h, the
+# in-tree tests/Makefile). The sources build the same in both: they include
+# <asm/tce_range.h> and "vfio.h" (the module's Kbuild finds them in include/
+# and include/compat/), the top-level Kconfig becomes
+# arch/powerpc/platforms/pseries/Kconfig.tce. What only one build compiles
+# is in files of its own that the other leaves out: ddw_module.c (the
+# module's load-time glue) and kunit/*_under_test.c (which build the code
+# under test into the test module) out of tree, ddw_intree.c (the hooks
+# iommu.c calls) in tree.
 
-# Resolve #ifdef MODULE / #ifndef MODULE / #if defined(MODULE) for a
-# built-in object. Nesting-aware; other conditionals are copied.
-intree_unifdef() {
-	python3 - "$1" <<-'EOF'
-	import re, sys
-	path = sys.argv[1]
-	out, stack = [], []		# stack: (is_module_cond, keep_this_branch)
-	def keeping():
-	    return all(keep for _, keep in stack)
-	for line in open(path).read().split('\n'):
-	    s = line.strip()
-	    m = re.match(r'#\s*(ifdef|ifndef|if)\s+(.*)', s)
-	    if m:
-	        kind, cond = m.groups()
-	        cond = cond.split('/*')[0].strip()
-	        mod = cond in ('MODULE', 'defined(MODULE)', '!defined(MODULE)')
-	        if mod:
-	            neg = kind == 'ifndef' or cond.startswith('!')
-	            stack.append((True, neg))
-	            continue
-	        stack.append((False, True))
-	    elif re.match(r'#\s*else\b', s) and stack and stack[-1][0]:
-	        stack[-1] = (True, not stack[-1][1])
-	        continue
-	    elif re.match(r'#\s*endif\b', s) and stack:
-	        if stack.pop()[0]:
-	            continue
-	    if keeping():
-	        out.append(line)
-	text = '\n'.join(out)
-	text = re.sub(r'\n{3,}', '\n\n', text)
-	open(path, 'w').write(text)
-	EOF
-}
-
-# The range operations header is shared with drivers/vfio: in tree it is
-# <asm/tce_range.h>.
-intree_includes() {
-	sed -i 's|^#include "tce_range.h"$|#include <asm/tce_range.h>|' "$1"
-}
-
-# put_src PATH SOURCE: a project source as a built-in object (unifdef -UMODULE)
-put_src() {
-	local f
-	f=$STAGE/src.$(basename "$1")
-	cp "$2" "$f"
-	intree_unifdef "$f"
-	intree_includes "$f"
-	put "$1" "$f"
-}
-
-# arch/powerpc/platforms/pseries/iommu.c and pseries.h of the base: our ops
-# replace spapr_tce_table_group_ops.
-iommu_adapt() {
-	python3 - "$1" "$2" <<-'EOF'
-	import re, sys
-	iommu, hdr = sys.argv[1:]
-	t = open(iommu).read()
-	def sub(old, new, count=1, regex=False):
-	    global t
-	    if regex:
-	        t2, n = re.subn(old, new, t, count=count, flags=re.S)
-	    else:
-	        n = t.count(old)
-	        t2 = t.replace(old, new, count)
-	    if n < 1:
-	        sys.exit('iommu_adapt: not found in iommu.c: %r' % old[:80])
-	    t = t2
-	sub('#ifdef CONFIG_IOMMU_API\nstatic struct iommu_table_group_ops spapr_tce_table_group_ops;\n#endif\n\n', '')
-	sub('\ttable_group->ops = &spapr_tce_table_group_ops;\n',
-	    '\tpseries_ddw_group_init(table_group);\n')
-	sub('#ifdef CONFIG_IOMMU_API\n\tif (table_group->group) {',
-	    '#ifdef CONFIG_IOMMU_API\n\tpseries_ddw_group_free(table_group);\n\tif (table_group->group) {')
-	sub('\tspapr_tce_init_table_group(dev, pdn, prop);\n', '\tpseries_ddw_dev_setup(dev);\n')
-	sub(r'static __u64 query_page_size_to_mask\(.*?\n}\n\n', '', regex=True)
-	# helpers only the removed ops used, with their #ifdef CONFIG_IOMMU_API
-	sub(r'#ifdef CONFIG_IOMMU_API\nstatic long pseries_tce_iommu_userspace_view_alloc\(.*?\n}\n#endif\n\n',
-	    '', regex=True)
-	sub(r'#ifdef CONFIG_IOMMU_API\n/\*\n \* When the DMA window properties might have been removed,.*?'
-	    r'static struct device_node \*pci_dma_find_parent_node\(.*?\n}\n#endif\n\n', '', regex=True)
-	sub(r'static void spapr_tce_init_table_group\(.*?\n}\n\n', '', regex=True)
-	# the in-tree ops, up to the end of their #ifdef CONFIG_IOMMU_API block
-	sub(r'#ifdef CONFIG_IOMMU_API\n/\*\n \* A simple iommu_table_group_ops.*?'
-	    r'static struct iommu_table_group_ops spapr_tce_table_group_ops = \{.*?\n\};\n#endif\n\n',
-	    '', regex=True)
-	open(iommu, 'w').write(t)
-
-	h = open(hdr).read()
-	decl = '''
-	struct pci_dev;
-	#ifdef CONFIG_IOMMU_API
-	struct iommu_table_group;
-	/* ddw_intree.c: the iommu_table_group_ops of pSeries PEs */
-	void pseries_ddw_group_init(struct iommu_table_group *tg);
-	void pseries_ddw_dev_setup(struct pci_dev *pdev);
-	void pseries_ddw_group_free(struct iommu_table_group *tg);
-	#else
-	static inline void pseries_ddw_dev_setup(struct pci_dev *pdev) { }
-	#endif
-	'''.replace('\n\t', '\n')
-	anchor = 'struct pci_host_bridge;\n'
-	if anchor not in h:
-	    sys.exit('iommu_adapt: anchor not found in pseries.h')
-	h = h.replace(anchor, decl.lstrip('\n') + '\n' + anchor, 1)
-	open(hdr, 'w').write(h)
-	EOF
-}
-
-# A test that counts the module references a window holds: built in there
-# is no module. Sources with #ifdef MODULE get unifdef; others get the
-# same result by rewriting the module_refcount(THIS_MODULE) checks.
-kunit_adapt() {
-	if grep -Eq '^#\s*(ifdef|ifndef)\s+MODULE|^#\s*if\s+!?defined\(MODULE\)' "$1"; then
-		intree_unifdef "$1"
-		return
-	fi
-	grep -q 'module_refcount(THIS_MODULE)' "$1" || return 0
-	python3 - "$1" <<-'EOF'
-	import re, sys
-	p = sys.argv[1]
-	t = open(p).read()
-	t = re.sub(r'KUNIT_EXPECT_EQ\(test, module_refcount\(THIS_MODULE\), ([^;]*)\);',
-	           r'expect_module_refs(test, \1);', t)
-	t = t.replace('module_refcount(THIS_MODULE)', 'module_refs()')
-	helper = ('\n/* Built in: there is no module whose references a window would hold */\n'
-	          'static int module_refs(void)\n{\n\treturn 0;\n}\n\n'
-	          'static void expect_module_refs(struct kunit *test, int refs)\n{\n}\n')
-	# after the last #include line
-	idx = [m.end() for m in re.finditer(r'^#include [^\n]*\n', t, re.M)][-1]
-	t = t[:idx] + helper + t[idx:]
-	open(p, 'w').write(t)
-	EOF
+# tree_diff N: apply tree/N-*.diff (N: the number of the commit, 4 digits)
+tree_diff() {
+	local d
+	for d in "$ROOT"/tree/"$1"-*.diff; do
+		[ -f "$d" ] || die "patches: no tree/$1-*.diff"
+		apply "tree/${d##*/}" < "$d"
+	done
 }
 
 # kernel_fix FILE: a fix of the base tree, checked in as is under
@@ -157,9 +31,7 @@ kernel_fix() {
 	local f=$1 n m=$STAGE/msg.fix.$((NPATCH + 1))
 	n=$(grep -n -m1 -x -e '---' "$f" | cut -d: -f1)
 	[ -n "$n" ] || die "patches: $f: no '---' line between message and diff"
-	tail -n +"$((n + 1))" "$f" |
-		GIT_INDEX_FILE=$IDX "${G[@]}" -C "$GITREPO" apply --cached - ||
-		die "patches: $f does not apply to the base"
+	tail -n +"$((n + 1))" "$f" | apply "$f"
 	head -n "$((n - 1))" "$f" > "$m"
 	printf 'Signed-off-by: %s <%s>\n' "$TEAM" "$TEAM_EMAIL" >> "$m"
 	commit "$m"
@@ -167,14 +39,13 @@ kernel_fix() {
 
 # The commits, in the order a reviewer reads them.
 series_commits() {
-	local f mk kc t
+	local f
 
 	# (1) the sparse userspace view
-	put_src arch/powerpc/include/asm/tce_range.h "$ROOT/include/tce_range.h"
-	put_src "$PDIR/tce_userspace_view.h" "$ROOT/include/tce_userspace_view.h"
-	put_src "$PDIR/tce_userspace_view.c" "$ROOT/tce_userspace_view.c"
-	makefile_add "$PDIR/Makefile" \
-		'obj-$(CONFIG_IOMMU_API)	+= tce_userspace_view.o'
+	put arch/powerpc/include/asm/tce_range.h "$ROOT/include/asm/tce_range.h"
+	put "$PDIR/tce_userspace_view.h" "$ROOT/include/tce_userspace_view.h"
+	put "$PDIR/tce_userspace_view.c" "$ROOT/tce_userspace_view.c"
+	tree_diff 0001
 	commit "$(msg <<-'EOF'
 	powerpc/pseries: Add an on-demand TCE userspace view
 
@@ -200,11 +71,11 @@ series_commits() {
 	)"
 
 	# (2) the TCE window with batched hypercalls
-	put_src "$PDIR/tce_backend.h" "$ROOT/include/tce_backend.h"
-	put_src "$PDIR/tce_window.h" "$ROOT/include/tce_window.h"
-	put_src "$PDIR/tce_hcall.c" "$ROOT/tce_hcall.c"
-	put_src "$PDIR/tce_window.c" "$ROOT/tce_window.c"
-	makefile_add "$PDIR/Makefile" 'obj-$(CONFIG_IOMMU_API)	+= tce_window.o tce_hcall.o'
+	put "$PDIR/tce_backend.h" "$ROOT/include/tce_backend.h"
+	put "$PDIR/tce_window.h" "$ROOT/include/tce_window.h"
+	put "$PDIR/tce_hcall.c" "$ROOT/tce_hcall.c"
+	put "$PDIR/tce_window.c" "$ROOT/tce_window.c"
+	tree_diff 0002
 	commit "$(msg <<-'EOF'
 	powerpc/pseries: Add a TCE window with batched hypercalls
 
@@ -239,15 +110,9 @@ series_commits() {
 	# has the hooks iommu.c calls
 	for f in "$ROOT"/ddw.h "$ROOT"/ddw_*.c; do
 		case $f in */ddw_module.c) continue ;; esac
-		put_src "$PDIR/$(basename "$f")" "$f"
+		put "$PDIR/${f##*/}" "$f"
 	done
-	iommu_adapt "$(base_file "$PDIR/iommu.c")" "$(base_file "$PDIR/pseries.h")"
-	put "$PDIR/iommu.c" "$STAGE/base/$PDIR/iommu.c"
-	put "$PDIR/pseries.h" "$STAGE/base/$PDIR/pseries.h"
-	makefile_add "$PDIR/Makefile" \
-		'pseries_tce_ddw-y		:= ddw_ops.o ddw_host.o ddw_rtas.o ddw_of.o \' \
-		$'\t\t\t\t   ddw_debugfs.o ddw_intree.o' \
-		'obj-$(CONFIG_IOMMU_API)	+= pseries_tce_ddw.o'
+	tree_diff 0003
 	commit "$(msg <<-'EOF'
 	powerpc/pseries/iommu: Replace the table group ops with DDW platform ops
 
@@ -284,14 +149,7 @@ series_commits() {
 	)"
 
 	# (4) the VFIO backend
-	f=$STAGE/vfio_iommu_spapr_tce.c
-	sed 's|^#include "compat/vfio_iommu_driver.h"$|#include "vfio.h"|' \
-		"$ROOT/vfio_iommu_spapr_tce.c" > "$f"
-	grep -q '^#include "vfio.h"$' "$f" ||
-		die "patches: vfio_iommu_spapr_tce.c does not include compat/vfio_iommu_driver.h any more"
-	intree_unifdef "$f"
-	intree_includes "$f"
-	put drivers/vfio/vfio_iommu_spapr_tce.c "$f"
+	put drivers/vfio/vfio_iommu_spapr_tce.c "$ROOT/vfio_iommu_spapr_tce.c"
 	commit "$(msg <<-'EOF'
 	vfio/spapr_tce: Rework the sPAPR TCE IOMMU backend
 
@@ -310,60 +168,14 @@ series_commits() {
 	EOF
 	)"
 
-	# (5) the KUnit suites
-	local tests=() c
-	for c in "$ROOT"/kunit/*.c; do
-		case $c in *_under_test.c) continue ;; esac
-		cp "$c" "$STAGE/$(basename "$c")"
-		kunit_adapt "$STAGE/$(basename "$c")"
-		intree_includes "$STAGE/$(basename "$c")"
-		put "$PDIR/tests/$(basename "$c")" "$STAGE/$(basename "$c")"
-		tests+=("$(basename "${c%.c}").o")
+	# (5) the KUnit suites, built in: the *_under_test.c wrappers stay out
+	for f in "$ROOT"/kunit/*.[ch]; do
+		case $f in *_under_test.c) continue ;; esac
+		put "$PDIR/tests/${f##*/}" "$f"
 	done
-	for c in "$ROOT"/kunit/*.h; do
-		put_src "$PDIR/tests/$(basename "$c")" "$c"
-	done
-	mk=$STAGE/tests.Makefile
-	{
-		echo '# SPDX-License-Identifier: GPL-2.0-only'
-		echo '# KUnit suites of the TCE window and userspace view, against a fake backend.'
-		echo 'ccflags-y += -I$(src)/..'
-		echo
-		printf 'obj-$(CONFIG_PSERIES_TCE_KUNIT_TEST) += %s\n' "${tests[0]}"
-		for t in "${tests[@]:1}"; do
-			printf 'obj-$(CONFIG_PSERIES_TCE_KUNIT_TEST) += %s\n' "$t"
-		done
-	} > "$mk"
-	put "$PDIR/tests/Makefile" "$mk"
-	kc=$STAGE/kunitconfig
-	grep '^CONFIG_' "$ROOT/kunit/.kunitconfig" | grep -v '^CONFIG_PSERIES_TCE_KUNIT_TEST=' > "$kc"
-	echo 'CONFIG_PSERIES_TCE_KUNIT_TEST=y' >> "$kc"
-	put "$PDIR/tests/.kunitconfig" "$kc"
-	makefile_add "$PDIR/Makefile" 'obj-$(CONFIG_PSERIES_TCE_KUNIT_TEST)	+= tests/'
-	f=$(base_file "$PDIR/Kconfig")
-	printf '%s\n' \
-		'config PSERIES_TCE_KUNIT_TEST' \
-		$'\tbool "KUnit tests of the pSeries TCE window" if !KUNIT_ALL_TESTS' \
-		$'\tdepends on KUNIT=y && PPC_PSERIES && IOMMU_API' \
-		$'\tdefault KUNIT_ALL_TESTS' \
-		$'\thelp' \
-		$'\t  KUnit suites of the sparse TCE userspace view and of the TCE' \
-		$'\t  window with batched hypercalls used by the pSeries DDW platform' \
-		$'\t  ops, run against an in-memory fake of the TCE hypercalls' \
-		$'\t  (H_PUT_TCE, H_PUT_TCE_INDIRECT, H_STUFF_TCE, H_GET_TCE).' \
-		'' \
-		$'\t  If unsure, say N.' \
-		'' > "$STAGE/kconfig.entry"
-	python3 - "$f" "$STAGE/kconfig.entry" <<-'EOF'
-	import sys
-	p, e = sys.argv[1:]
-	t = open(p).read()
-	anchor = 'config PAPR_SCM\n'
-	if anchor not in t:
-	    sys.exit('patches: Kconfig anchor "config PAPR_SCM" not found')
-	open(p, 'w').write(t.replace(anchor, open(e).read() + anchor, 1))
-	EOF
-	put "$PDIR/Kconfig" "$f"
+	put "$PDIR/tests/.kunitconfig" "$ROOT/kunit/.kunitconfig"
+	put "$PDIR/Kconfig.tce" "$ROOT/Kconfig"
+	tree_diff 0005
 	commit "$(msg <<-'EOF'
 	powerpc/pseries: Add KUnit tests for the TCE window
 

@@ -3,36 +3,40 @@
 # The in-tree patch series, generated from this project's sources.
 #
 #   scripts/patches.sh base              the deterministic git repository of the
-#                                        6.12 tree ($CACHE/linux-git), cached by
-#                                        package version; prints the base commit
+#                                        7.3 tree ($CACHE/linux-git-7.3), cached
+#                                        by package version; prints the base commit
 #   scripts/patches.sh generate [DIR]    write the series to DIR (default patches/)
 #   scripts/patches.sh check             patches/ up to date, git am, then per
 #                                        patch: checkpatch --strict, W=1 and C=2
-#                                        builds; a full build into $CACHE/build-series;
+#                                        builds; a full build into
+#                                        $CACHE/build-series-7.3 (variant series);
 #                                        the KUnit suites (booted, parsed by kunit.py)
 #   scripts/patches.sh kunit             only the KUnit step (needs a series build)
 #
-# The series itself (placement, Makefile/Kconfig changes, commit messages,
-# in-tree adaptations) is in scripts/patches-generate.sh; the cover letter
-# body in patches/cover-letter.txt.in.
+# The series itself (file placement, commit messages) is in
+# scripts/patches-generate.sh, the changes of the base tree's own files in
+# tree/, fixes of the base tree in kernel-fixes/; the cover letter body in
+# patches/cover-letter.txt.in.
 #
 # Everything that goes into a patch is fixed: identities, dates, git config,
 # abbreviation length, no signature. The same sources and the same
-# linux-source-6.12 package give byte-identical patches on any machine.
+# linux-source-7.3 package give byte-identical patches on any machine.
 #
 # Environment: PATCHES_KUNIT_PY=1 also runs "kunit.py run --arch=powerpc"
 # (its own full build of a second kernel: slow, off by default).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-GITREPO=$CACHE/linux-git
+# The tree the series targets (lib.sh), its source and its git repository
+KSRC=$(ksrc_dir "$SERIES_KERNEL")
+GITREPO=$CACHE/linux-git-$SERIES_KERNEL
 SERIES_KDIR=$(kbuild_dir series)
 PATCHES=$ROOT/patches
 PDIR=arch/powerpc/platforms/pseries
 TEAM="VFIO pSeries Team"
 TEAM_EMAIL="vfio-pseries@example.org"
-BASE_DATE="2024-11-17 22:00:00 +0000"	# the v6.12 release
-SERIES_DATE=1735689600			# 2025-01-01 00:00 UTC, + 1 minute a patch
+BASE_DATE="2026-10-18 22:00:00 +0000"	# the v7.3 release (the Sunday after rc7)
+SERIES_DATE=1794787200			# 2026-11-16 00:00 UTC, + 1 minute a patch
 
 # Git reads no configuration but what we give it, so that the output does
 # not depend on the user's ~/.gitconfig (diff.noprefix, core.abbrev, ...).
@@ -43,8 +47,7 @@ G=(git -c core.abbrev=12 -c diff.algorithm=myers -c diff.renames=false
    -c user.email="$TEAM_EMAIL" -c init.defaultBranch=master -c gc.auto=0)
 
 pkg_version() {
-	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null ||
-		die "patches: linux-source-6.12 is not installed (run scripts/setup.sh)"
+	kernel_pkg_version "$SERIES_KERNEL"
 }
 
 kernel_version() {
@@ -56,15 +59,15 @@ kernel_version() {
 # The tree as Debian ships it, one commit, fixed identity and dates: its id
 # depends only on the content of the source package.
 base_create() {
-	local version=$1 tmp=$CACHE/linux-git.tmp kver
-	[ -f "$KSRC/Makefile" ] || "$ROOT/scripts/kernel.sh" plain >/dev/null ||
+	local version=$1 tmp=$GITREPO.tmp kver
+	[ -f "$KSRC/Makefile" ] || "$ROOT/scripts/kernel.sh" "plain-$SERIES_KERNEL" >/dev/null ||
 		die "patches: no extracted source in $KSRC"
 	# The extracted tree must be as shipped (the bench builds with O=).
 	if [ -e "$KSRC/.config" ] || [ -d "$KSRC/include/config" ] ||
 	   [ -e "$KSRC/scripts/basic/fixdep" ]; then
-		die "patches: $KSRC has build products; remove it and run scripts/kernel.sh plain"
+		die "patches: $KSRC has build products; remove it and run scripts/kernel.sh plain-$SERIES_KERNEL"
 	fi
-	step "patches: base repository for linux-source-6.12 $version ($GITREPO)"
+	step "patches: base repository for linux-source-$SERIES_KERNEL $version ($GITREPO)"
 	rm -rf "$tmp"
 	cp -a --reflink=auto "$KSRC" "$tmp"
 	kver=$(kernel_version "$tmp")
@@ -74,8 +77,8 @@ base_create() {
 	GIT_AUTHOR_NAME="$TEAM" GIT_AUTHOR_EMAIL="$TEAM_EMAIL" GIT_AUTHOR_DATE="$BASE_DATE" \
 	GIT_COMMITTER_NAME="$TEAM" GIT_COMMITTER_EMAIL="$TEAM_EMAIL" GIT_COMMITTER_DATE="$BASE_DATE" \
 		"${G[@]}" -C "$tmp" commit -q --no-verify \
-		-m "Linux $kver (Debian linux-source-6.12 $version)" \
-		-m "The source tree of Debian's linux-source-6.12 package, version $version."
+		-m "Linux $kver (Debian linux-source-$SERIES_KERNEL $version)" \
+		-m "The source tree of Debian's linux-source-$SERIES_KERNEL package, version $version."
 	"${G[@]}" -C "$tmp" tag base
 	echo "$version" > "$tmp/.git/bench-version"
 	# objects of the series build belong to the old tree
@@ -109,13 +112,6 @@ put() {
 	GIT_INDEX_FILE=$IDX "${G[@]}" -C "$GITREPO" update-index --add --cacheinfo 100644,"$blob","$1"
 }
 
-# base_file PATH: PATH as in the base commit, into $STAGE/base/PATH; prints that path
-base_file() {
-	mkdir -p "$STAGE/base/$(dirname "$1")"
-	"${G[@]}" -C "$GITREPO" show "$PARENT:$1" > "$STAGE/base/$1"
-	echo "$STAGE/base/$1"
-}
-
 # commit MESSAGE-FILE: commit the index on top of PARENT
 commit() {
 	local tree date
@@ -135,21 +131,11 @@ msg() {
 	echo "$f"
 }
 
-# append_makefile PATH LINE...: the base Makefile plus lines (after the obj lines)
-makefile_add() {
-	local path=$1 f
-	shift
-	f=$(base_file "$path")
-	python3 - "$f" "$@" <<-'EOF'
-	import sys
-	path, lines = sys.argv[1], sys.argv[2:]
-	text = open(path).read().split('\n')
-	# after the last obj- line of the file's first obj block run
-	last = max(i for i, l in enumerate(text) if l.startswith('obj-'))
-	text[last + 1:last + 1] = lines
-	open(path, 'w').write('\n'.join(text))
-	EOF
-	put "$path" "$f"
+# apply NAME < DIFF: a unified diff of the base tree's files onto the index
+# of the next commit (git apply --cached, as git am would); NAME for errors
+apply() {
+	GIT_INDEX_FILE=$IDX "${G[@]}" -C "$GITREPO" apply --cached - ||
+		die "patches: $1 does not apply to the base"
 }
 
 . "$ROOT/scripts/patches-generate.sh"
@@ -180,13 +166,13 @@ generate() {
 cover_letter() {
 	local f=$1 base=$2 version=$3 kver=$4
 	python3 - "$f" "$PATCHES/cover-letter.txt.in" "$base" "$version" "$kver" \
-		"$((SERIES_DATE + 60 * NPATCH))" <<-'EOF'
+		"$((SERIES_DATE + 60 * NPATCH))" "$SERIES_KERNEL" <<-'EOF'
 	import sys
-	path, tmpl, base, version, kver, date = sys.argv[1:]
+	path, tmpl, base, version, kver, date, series = sys.argv[1:]
 	t = open(tmpl).read()
 	t = ''.join(l for l in t.splitlines(True) if not l.startswith('#'))
 	for k, v in (('@BASE_COMMIT@', base), ('@PKG_VERSION@', version),
-	             ('@KERNEL_VERSION@', kver)):
+	             ('@KERNEL_VERSION@', kver), ('@SERIES_KERNEL@', series)):
 	    t = t.replace(k, v)
 	subject, body = t.strip('\n').split('\n', 1)
 	text = open(path).read()
@@ -205,7 +191,7 @@ cover_letter() {
 
 FRAGMENTS=("$ROOT/config/pseries.config" "$PATCHES/series.config")
 
-# kmake ARGS...: make in the series tree, into $CACHE/build-series. W=1
+# kmake ARGS...: make in the series tree, into $SERIES_KDIR. W=1
 # always: the flags stay the same from one build to the next, so only what
 # a patch touches is rebuilt.
 kmake() {
@@ -247,7 +233,7 @@ check_stale() {
 }
 
 check() {
-	local base p n=0 rc=0 log objs start=$SECONDS t
+	local base p o n=0 rc=0 log objs start=$SECONDS t
 	base=$(base_commit)
 	step "patches: check against base $base"
 	check_stale || rc=1
@@ -285,8 +271,15 @@ check() {
 		mapfile -t objs < <("${G[@]}" -C "$GITREPO" diff --name-only --diff-filter=AM HEAD~1 HEAD |
 			grep '\.c$' | sed 's/\.c$/.o/')
 		if [ ${#objs[@]} -gt 0 ]; then
-			kmake C=2 "${objs[@]}" >> "$log" 2>&1 ||
-				{ tail -30 "$log"; echo "  sparse build failed"; rc=1; }
+			kmake C=2 CHECK="$(sparse_for "$SERIES_KERNEL")" "${objs[@]}" > "$log.sparse" 2>&1 ||
+				{ tail -30 "$log.sparse"; echo "  sparse build failed"; rc=1; }
+			cat "$log.sparse" >> "$log"
+			# kbuild skips C=2 with a mere warning when it finds no usable
+			# sparse: every file of the patch must have been checked
+			for o in "${objs[@]}"; do
+				grep -qx "  CHECK   ${o%.o}.c" "$log.sparse" ||
+					{ echo "  sparse did not check ${o%.o}.c"; rc=1; }
+			done
 		fi
 		if [ -n "$(warnings "$log")" ]; then
 			warnings "$log"

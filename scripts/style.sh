@@ -8,32 +8,21 @@ set -euo pipefail
 rc=0
 mapfile -t files < <(cd "$ROOT" && git ls-files -co --exclude-standard -- '*.c' '*.h' |
 	grep -v '^tests/' | sort)
-step "style: checkpatch --strict on ${#files[@]} files"
+# The checkpatch of the newest kernel, the one the patch series targets
+cpdir=$(ksrc_dir "$SERIES_KERNEL")
+step "style: checkpatch --strict ($SERIES_KERNEL) on ${#files[@]} files"
 for f in "${files[@]}"; do
 	ignore=FILE_PATH_CHANGES
 	# Kernel-version shims exist only out of tree and must test the version.
 	case $f in include/compat/*) ignore+=,LINUX_VERSION_CODE,CONSTANT_COMPARISON ;; esac
-	out=$(cd "$KSRC" && perl scripts/checkpatch.pl --strict --no-tree --terse --show-types \
+	out=$(cd "$cpdir" && perl scripts/checkpatch.pl --strict --no-tree --terse --show-types \
 		--ignore "$ignore" -f "$ROOT/$f" 2>&1) || { echo "$out"; rc=1; }
 done
-# sparse_for VARIANT: Debian's sparse, or the newer one set-up built when
-# that kernel's scripts/checker-valid.sh refuses it (7.x)
-sparse_for() {
-	local check
-	check=$(ksrc_dir "$(variant_kernel "$1")")/scripts/checker-valid.sh
-	if [ ! -f "$check" ] ||
-	   [ "$(sh "$check" sparse --arch=powerpc -mlittle-endian -m64 2>/dev/null)" = 1 ]; then
-		echo sparse
-	else
-		echo "$NEW_SPARSE"
-	fi
-}
-
 # sparse against each kernel named (scripts/modules.sh built them). Kbuild
 # only warns when it finds no usable sparse and then skips the check: that
 # warning fails the step, and so does a file sparse did not check.
 for variant in "${@:-plain}"; do
-	checker=$(sparse_for "$variant")
+	checker=$(sparse_for "$(variant_kernel "$variant")")
 	step "style: sparse (C=2, $checker) against the $variant kernel"
 	src=$OUT/$variant/modsrc
 	make -C "$(kbuild_dir "$variant")" M="$src" "${KMAKE_ARGS[@]}" C=2 W=1 \

@@ -5,7 +5,9 @@
  * The VFIO core keeps struct vfio_iommu_driver_ops, enum vfio_group_type
  * and vfio_register_iommu_driver() in its private header
  * drivers/vfio/vfio.h, which is not installed for out-of-tree modules.
- * This file repeats the declarations we need. They must stay binary
+ * vfio_iommu_spapr_tce.c includes "vfio.h": in tree that header, next to
+ * it; out of tree this file (Kbuild puts include/compat on the include
+ * path). This file repeats the declarations we need. They must stay binary
  * compatible with the running kernel: the VFIO core calls through this
  * structure by member offset.
  *
@@ -16,15 +18,15 @@
  * Re-check the layout in the target kernel before widening the accepted
  * range below.
  */
-#ifndef _COMPAT_VFIO_IOMMU_DRIVER_H
-#define _COMPAT_VFIO_IOMMU_DRIVER_H
+#ifndef _COMPAT_VFIO_H
+#define _COMPAT_VFIO_H
 
 #include <linux/types.h>
 #include <linux/version.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0) || \
 	LINUX_VERSION_CODE >= KERNEL_VERSION(7, 4, 0)
-#error "compat/vfio_iommu_driver.h: layout not verified for this kernel"
+#error "compat/vfio.h: layout not verified for this kernel"
 #endif
 
 struct iommu_domain;
@@ -65,4 +67,4 @@ struct vfio_iommu_driver_ops {
 int vfio_register_iommu_driver(const struct vfio_iommu_driver_ops *ops);
 void vfio_unregister_iommu_driver(const struct vfio_iommu_driver_ops *ops);
 
-#endif /* _COMPAT_VFIO_IOMMU_DRIVER_H */
+#endif /* _COMPAT_VFIO_H */

@@ -19,8 +19,8 @@
  * Neither marks pages dirty; that is the caller's business
  * (iommu_tce_xchg_no_kill() does it for the per-entry path).
  */
-#ifndef _TCE_RANGE_H
-#define _TCE_RANGE_H
+#ifndef _ASM_POWERPC_TCE_RANGE_H
+#define _ASM_POWERPC_TCE_RANGE_H
 
 #include <linux/types.h>
 
@@ -67,4 +67,4 @@ struct tce_range_ops {
 
 const struct tce_range_ops *tce_range_ops_of(struct iommu_table *tbl);
 
-#endif /* _TCE_RANGE_H */
+#endif /* _ASM_POWERPC_TCE_RANGE_H */
