@@ -52,6 +52,16 @@ run_suite() {
 		skip='^\(intree-intree\|installed\)/'
 		fuzz='s|/test_fuzz:\([0-9]*\)$|/test_fuzz:\1:20000|'
 	fi
+	# test_irq runs on 6.12 only. On 7.3 (plain-7.3 too) MSI-X off and on
+	# leaves dead the vector whose message the kernel zeroed (checks 44
+	# and 58 fail: the known pSeries MSI bug in another form), and under
+	# lockdep its first MSI enable through vfio-pci reports a circular
+	# dependency inside the kernel (memory_lock -> kernfs_rwsem ->
+	# mmap_lock -> memory_lock: vfio_pci_set_msi_trigger, msi sysfs,
+	# vfio_pci_mmap_page_fault), none of it in our code.
+	if [ "$(variant_kernel "$variant")" != "$DEFAULT_KERNEL" ]; then
+		skip="$skip\|/test_irq\$"
+	fi
 	mapfile -t jobs < <(grep -hv '^#' "${jobfiles[@]}" | grep . | grep -v "$skip" |
 		sed "$fuzz")
 	GUEST_TIMEOUT=${GUEST_TIMEOUT:-2700} TRACE=papr \
