@@ -15,6 +15,14 @@ fragments=("$ROOT/config/pseries.config")
 [ "$flavour" = plain ] && fragments+=("$ROOT/config/host.config")
 kdir=$(kbuild_dir "$variant")
 src=$(ksrc_dir "$version")
+# Fixes the variant needs in the kernel source (config/fixes/VARIANT/,
+# applied in name order; see README): it builds from a copy of the
+# extracted source, hard-linked but for the files they patch, so that the
+# pristine tree the other variants and the patch series use stays as is.
+fixes=()
+for f in "$ROOT/config/fixes/$variant"/*.patch; do
+	[ -f "$f" ] && fixes+=("$f")
+done
 # 6.12 keeps the stamp name it had before there were two kernels, so that
 # an existing cache stays valid
 stamp=$CACHE/source-$version.stamp
@@ -49,8 +57,27 @@ extract_source() {
 	echo "$pkg" > "$stamp"
 }
 
+# fix_source: point src at a copy of the source with the variant's fixes
+# applied, making it again when the source or the fixes changed.
+fix_source() {
+	local fixed=$src-$variant f sum
+	sum=$(cat "$stamp" "${fixes[@]}" | sha256sum | cut -d' ' -f1)
+	if [ "$(cat "$fixed.stamp" 2>/dev/null)" != "$sum" ] || [ ! -f "$fixed/Makefile" ]; then
+		step "kernel[$variant]: source with $(basename -a "${fixes[@]}" | tr '\n' ' ')"
+		rm -rf "$fixed" "$fixed.stamp"
+		cp -al "$src" "$fixed"
+		for f in "${fixes[@]}"; do
+			# patch writes each file anew: the pristine tree keeps its own
+			patch -s -p1 -d "$fixed" --no-backup-if-mismatch < "$f" ||
+				die "kernel[$variant]: applying $f"
+		done
+		echo "$sum" > "$fixed.stamp"
+	fi
+	src=$fixed
+}
+
 config_hash() {
-	{ cat "$stamp" "${fragments[@]}"; "${CROSS}gcc" --version; } |
+	{ cat "$stamp" "${fragments[@]}" "${fixes[@]}"; "${CROSS}gcc" --version; } |
 		sha256sum | cut -d' ' -f1
 }
 
@@ -86,6 +113,7 @@ build() {
 }
 
 extract_source
+[ ${#fixes[@]} = 0 ] || fix_source
 hash=$(config_hash)
 if [ -f "$kdir/vmlinux" ] && [ -f "$kdir/modules.order" ] && [ "$(cat "$kdir/bench.stamp" 2>/dev/null)" = "$hash" ]; then
 	step "kernel[$variant]: up to date"
