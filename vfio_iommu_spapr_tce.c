@@ -6,11 +6,11 @@
  * A container owns up to IOMMU_TABLE_GROUP_MAX_TABLES DMA windows. Each
  * window is one struct iommu_table, the primary, created by the platform
  * through the first group's iommu_table_group_ops and set on every group
- * of the container. TCEs are programmed through the kernel contract:
- * iommu_tce_xchg_no_kill() per entry, then iommu_tce_kill() for the range;
- * on a table made by our platform module (pseries_tce_ddw), through its
- * range operations instead (<asm/tce_range.h>), which do the same for a
- * whole range at once and write the hardware themselves.
+ * of the container. TCEs are programmed through range operations
+ * (<asm/tce_range.h>), which write the hardware before they return:
+ * those of our platform module (pseries_tce_ddw) on a table it made, the
+ * generic ones of tce_range_generic.c, on the iommu_table_ops contract,
+ * on any other. MAP and UNMAP go in batches of TCE_BATCH entries.
  *
  * Several groups: on pSeries a table is the hypervisor table of one PE
  * (one LIOBN), so set_window() of the primary on another group fails with
@@ -73,21 +73,13 @@
 #include "vfio.h"
 
 #define TCE_PERM_MASK		(TCE_PCI_READ | TCE_PCI_WRITE)
-/* Marks an entry whose restore failed: its page must stay referenced */
-#define TCE_ENTRY_STUCK		(~0UL)
-/*
- * Most entries whose references an unmap holds before dropping them: a
- * range up to this size takes one kill on the per-entry path
- */
-#define TCE_CLEAR_BATCH		65536UL
-/* A map or unmap of up to this many entries keeps them on the stack */
-#define TCE_SMALL_RANGE		16
 #define TCE_RESCHED_MASK	511
-
-static bool fast_path = true;
-module_param(fast_path, bool, 0644);
-MODULE_PARM_DESC(fast_path,
-		 "Map and unmap whole ranges through the range operations of pseries_tce_ddw when it made the table (default: on). Off: entry by entry through iommu_tce_xchg_no_kill(), as over any platform. Applies to windows created after the change.");
+/*
+ * Entries a MAP or UNMAP hands to the range operations at once: the PAPR
+ * batch (one H_PUT_TCE_INDIRECT or H_STUFF_TCE), and one chunk of the
+ * view of pseries_tce_ddw, with which batches are aligned
+ */
+#define TCE_BATCH		512
 
 /*
  * A DMA window: the table, its range operations when the platform offers
@@ -106,6 +98,16 @@ struct tce_window {
 	unsigned int nr_mirrors;
 	unsigned long mapped;		/* by this backend; KVM's not counted */
 	int error;
+};
+
+/*
+ * The buffers of one batch, allocated with the container so that neither
+ * a MAP nor an UNMAP allocates per request (and a release not at all)
+ */
+struct tce_batch_bufs {
+	struct tce_range_entry nw[TCE_BATCH];	/* a MAP's new values */
+	struct tce_range_entry st[TCE_BATCH];	/* the primary's old values, a take */
+	struct tce_range_entry ms[TCE_BATCH];	/* a mirror's exchange, an undo */
 };
 
 /* A group attached to the container, with its mirrors (see above) */
@@ -154,6 +156,7 @@ struct tce_container {
 	struct list_head groups;
 	struct list_head preregs;
 	struct tce_prereg *prereg_hint;	/* last one looked up */
+	struct tce_batch_bufs *bufs;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -178,16 +181,6 @@ static bool tce_has_view(const struct iommu_table *tbl)
 	return tbl->it_ops->useraddrptr;
 }
 
-/* Overwrite an existing slot of the view; no-op when the slot is absent */
-static void tce_view_put(struct iommu_table *tbl, unsigned long entry,
-			 unsigned long ua)
-{
-	__be64 *pua = IOMMU_TABLE_USERSPACE_ENTRY_RO(tbl, entry);
-
-	if (pua)
-		*pua = cpu_to_be64(ua);
-}
-
 static bool tce_groups_attached(struct tce_container *c)
 {
 	return !list_empty(&c->groups);
@@ -196,6 +189,12 @@ static bool tce_groups_attached(struct tce_container *c)
 static struct tce_group *tce_first_group(struct tce_container *c)
 {
 	return list_first_entry_or_null(&c->groups, struct tce_group, node);
+}
+
+/* The list head as an entry: a walk back from it sees every group */
+static struct tce_group *tce_groups_head(struct tce_container *c)
+{
+	return list_entry(&c->groups, struct tce_group, node);
 }
 
 static struct tce_group *tce_find_group(struct tce_container *c,
@@ -444,7 +443,7 @@ static bool tce_owns_ref(struct tce_container *c, unsigned long tce,
 
 /*
  * The device may have written the page behind a writable @tce: tell the
- * mm, as iommu_tce_xchg_no_kill() does on the per-entry path (the range
+ * mm, as iommu_tce_xchg_no_kill() does for its callers (the range
  * operations leave it to us). Not for device memory: it has no struct page.
  * Returns the physical range of the folio marked (the dirty flag is the
  * folio's), or an empty one for a read-only @tce.
@@ -552,17 +551,7 @@ static int tce_ua_hold(struct tce_container *c, struct iommu_table *tbl,
 	return mem && !mm_iommu_mapped_inc(mem) ? 0 : -EINVAL;
 }
 
-/* v2: drop the count of an entry that mapped @ua; the page is not marked */
-static void tce_ua_release(struct tce_container *c, struct iommu_table *tbl,
-			   unsigned long ua)
-{
-	struct tce_range_entry e = { .ua = ua };
-	unsigned long dropped;
-
-	tce_prereg_put_run(c, tbl, &e, 1, &dropped);
-}
-
-/* ---- clearing ---------------------------------------------------------- */
+/* ---- what the view says of a table ------------------------------------ */
 
 /*
  * Entries known to be unmapped from @entry on, when the view has no slot
@@ -620,118 +609,7 @@ static bool tce_table_maps(struct iommu_table *tbl, const struct tce_prereg *p)
 	return false;
 }
 
-/* Entries cleared but not yet covered by iommu_tce_kill() */
-struct tce_clear_batch {
-	int num;			/* the window */
-	struct tce_range_entry *old;		/* references to drop after the kill */
-	unsigned int n;
-	unsigned int size;
-	unsigned long lo;		/* changed entries: [lo, hi] */
-	unsigned long hi;
-	bool changed;
-};
-
-static void tce_batch_changed(struct tce_clear_batch *b, unsigned long entry)
-{
-	if (!b->changed)
-		b->lo = entry;
-	b->hi = entry;
-	b->changed = true;
-}
-
-/* ---- mirrors: replicas of the primary on other PEs ------------------- */
-
-static void tce_mirrors_kill(struct tce_container *c, int num,
-			     unsigned long entry, unsigned long pages)
-{
-	struct tce_group *g;
-
-	list_for_each_entry(g, &c->groups, node)
-		if (g->mirror[num].tbl)
-			iommu_tce_kill(g->mirror[num].tbl, entry, pages);
-}
-
-static void tce_window_flush(struct tce_container *c, int num)
-{
-	struct tce_group *g;
-
-	iommu_flush_tce(c->win[num].tbl);
-	if (!c->win[num].nr_mirrors)
-		return;
-	list_for_each_entry(g, &c->groups, node)
-		if (g->mirror[num].tbl)
-			iommu_flush_tce(g->mirror[num].tbl);
-}
-
-/* Clear @entry of mirror @m if its view says it is mapped */
-static int tce_mirror_clear_one(struct tce_container *c, struct iommu_table *m,
-				unsigned long entry)
-{
-	enum dma_data_direction dir = DMA_NONE;
-	unsigned long hpa = 0, ua;
-	long ret;
-
-	if (tce_unmapped_span(m, entry, &ua))
-		return 0;
-	/* Before the exchange, which may free an emptied view chunk */
-	tce_view_put(m, entry, 0);
-	ret = iommu_tce_xchg_no_kill(c->mm, m, entry, &hpa, &dir);
-	if (ret)
-		tce_view_put(m, entry, ua);
-	else if (c->v2)
-		tce_ua_release(c, m, ua);
-	return ret;
-}
-
-/* Clear @entry in every mirror of window @b->num; the kill is batched */
-static int tce_mirrors_clear_one(struct tce_container *c,
-				 struct tce_clear_batch *b, unsigned long entry)
-{
-	struct tce_group *g;
-	int ret;
-
-	list_for_each_entry(g, &c->groups, node) {
-		if (!g->mirror[b->num].tbl)
-			continue;
-		tce_batch_changed(b, entry);
-		ret = tce_mirror_clear_one(c, g->mirror[b->num].tbl, entry);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/*
- * Empty a whole mirror. It owns no page pin (v1): the primary's entries
- * do, and they are either still mapped or were cleared with the mirror's.
- * Its v2 counts go with its entries (tce_mirror_clear_one()).
- */
-static void tce_mirror_clear(struct tce_container *c, struct iommu_table *m)
-{
-	unsigned long e, end = m->it_offset + m->it_size, ua, skip;
-	unsigned long lo = end, hi = 0;
-	unsigned int iter = 0;
-
-	for (e = m->it_offset; e < end; e += skip) {
-		if (!(++iter & TCE_RESCHED_MASK))
-			cond_resched();
-		skip = tce_unmapped_span(m, e, &ua);
-		if (skip) {
-			skip = min(skip, end - e);
-			continue;
-		}
-		skip = 1;
-		if (tce_mirror_clear_one(c, m, e))
-			pr_warn_ratelimited("vfio-spapr-tce: clearing mirror entry %lx failed\n",
-					    e);
-		lo = min(lo, e);
-		hi = e;
-	}
-	if (lo < end)
-		iommu_tce_kill(m, lo, hi - lo + 1);
-}
-
-/* ---- clearing (continued) ---------------------------------------------- */
+/* ---- dropping what cleared entries held -------------------------------- */
 
 /*
  * Drop the reference an entry cleared from @old->tce and @old->ua owned, if
@@ -774,188 +652,7 @@ static unsigned long tce_drop_olds(struct tce_container *c,
 	return dropped;
 }
 
-/* Make the table changes visible, then drop what the old entries owned */
-static void tce_batch_flush(struct tce_container *c, struct tce_clear_batch *b)
-{
-	struct tce_window *w = &c->win[b->num];
-	unsigned long dropped;
-
-	if (b->changed) {
-		if (w->nr_mirrors)
-			tce_mirrors_kill(c, b->num, b->lo, b->hi - b->lo + 1);
-		iommu_tce_kill(w->tbl, b->lo, b->hi - b->lo + 1);
-	}
-	dropped = tce_drop_olds(c, w->tbl, b->old, b->n);
-	w->mapped -= min(w->mapped, dropped);
-	b->n = 0;
-	b->changed = false;
-}
-
-/*
- * Clear one entry that may be mapped (@ua from the view, 0 without one).
- * The mirrors go first; if one cannot be cleared, the primary entry and
- * its reference stay, so no table is left pointing at a released page.
- */
-static int tce_clear_one(struct tce_container *c, unsigned long entry,
-			 unsigned long ua, struct tce_clear_batch *b)
-{
-	struct iommu_table *tbl = c->win[b->num].tbl;
-	enum dma_data_direction dir = DMA_NONE;
-	unsigned long hpa = 0, tce;
-	int ret;
-
-	if (c->win[b->num].nr_mirrors) {
-		ret = tce_mirrors_clear_one(c, b, entry);
-		if (ret)
-			return ret;
-	}
-	/* Before the exchange, which may free an emptied view chunk */
-	if (ua)
-		tce_view_put(tbl, entry, 0);
-	ret = iommu_tce_xchg_no_kill(c->mm, tbl, entry, &hpa, &dir);
-	if (ret) {
-		if (ua)
-			tce_view_put(tbl, entry, ua);
-		return ret;
-	}
-	tce_batch_changed(b, entry);
-	tce = tce_pack(hpa, dir);
-	if (!tce_owns_ref(c, tce, ua) && !ua)
-		return 0;
-	b->old[b->n].tce = tce;
-	b->old[b->n].ua = ua;
-	b->n++;
-	return 0;
-}
-
-/*
- * Clear through the platform's range operations (no mirrors): each call
- * clears its entries in the hardware before it returns, so what they held
- * is released right after it. Stops at the first refusal.
- */
-static int tce_clear_by_range(struct tce_container *c, unsigned long entry,
-			      unsigned long pages, struct tce_clear_batch *b)
-{
-	struct tce_window *w = &c->win[b->num];
-	unsigned long nr;
-	long walked;
-
-	while (pages) {
-		nr = 0;
-		walked = w->range->clear(w->tbl, entry, pages, b->old, b->size,
-					 &nr);
-		b->n = nr;
-		tce_batch_flush(c, b);
-		if (walked < 0)
-			return walked;
-		entry += walked;
-		pages -= walked;
-		cond_resched();
-	}
-	return 0;
-}
-
-/*
- * Clear entry by entry, in the mirrors and then the primary. An entry that
- * a table refuses to clear keeps its mapping and its reference; the first
- * such error is returned once the rest of the range is done.
- */
-static int tce_clear_by_entry(struct tce_container *c, unsigned long entry,
-			      unsigned long pages, struct tce_clear_batch *b)
-{
-	struct iommu_table *tbl = c->win[b->num].tbl;
-	unsigned long end = entry + pages, e, ua, skip;
-	unsigned int iter = 0;
-	int ret, err = 0;
-
-	for (e = entry; e < end; e++) {
-		if (!(++iter & TCE_RESCHED_MASK))
-			cond_resched();
-		skip = tce_unmapped_span(tbl, e, &ua);
-		if (skip) {
-			e += min(skip, end - e) - 1;
-			continue;
-		}
-		ret = tce_clear_one(c, e, ua, b);
-		if (ret && !err) {
-			pr_warn_ratelimited("vfio-spapr-tce: clearing entry %lx failed (%d), kept mapped\n",
-					    e, ret);
-			err = ret;
-		}
-		if (b->n == b->size)
-			tce_batch_flush(c, b);
-	}
-	tce_batch_flush(c, b);
-	return err;
-}
-
-/*
- * Window @num could not clear all it was asked to: its remaining entries
- * keep their references (leaked if nothing clears them later, never freed
- * under the device), and it maps nothing more. Said once.
- */
-static void tce_window_failed(struct tce_container *c, int num, int err)
-{
-	if (c->win[num].error)
-		return;
-	c->win[num].error = err;
-	pr_err("vfio-spapr-tce: window %d (liobn %lx): the hypervisor refused to clear TCEs (%d); their pages stay pinned, the window takes no new mapping\n",
-	       num, c->win[num].tbl->it_index, err);
-}
-
-/*
- * Clear [entry, entry + pages) of window @num, in the primary and its
- * mirrors, and drop every reference those entries owned. A reference is
- * dropped only once its entry is cleared in every table, so no device can
- * reach the page any more; an entry the hypervisor refused to clear keeps
- * its reference, the window is marked failed and the errno returned.
- */
-static int tce_clear_range(struct tce_container *c, int num,
-			   unsigned long entry, unsigned long pages)
-{
-	struct tce_range_entry small[TCE_SMALL_RANGE];
-	struct tce_clear_batch b = { .num = num };
-	bool range = c->win[num].range && !c->win[num].nr_mirrors;
-	unsigned long size;
-	int ret;
-
-	if (!pages)
-		return 0;
-	/*
-	 * Room for every reference the range can own (at most the window's
-	 * count; a short count only means more batches).
-	 */
-	size = min3(pages, c->win[num].mapped, TCE_CLEAR_BATCH);
-	b.old = small;
-	b.size = ARRAY_SIZE(small);
-	if (size > ARRAY_SIZE(small)) {
-		b.old = kvmalloc_array(size, sizeof(*b.old),
-				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-		b.size = size;
-		if (!b.old) {
-			b.old = small;
-			b.size = ARRAY_SIZE(small);
-		}
-	}
-	if (range)
-		ret = tce_clear_by_range(c, entry, pages, &b);
-	else
-		ret = tce_clear_by_entry(c, entry, pages, &b);
-	if (b.old != small)
-		kvfree(b.old);
-	if (ret)
-		tce_window_failed(c, num, ret);
-	return ret;
-}
-
-static int tce_clear_table(struct tce_container *c, int num)
-{
-	struct iommu_table *tbl = c->win[num].tbl;
-
-	return tce_clear_range(c, num, tbl->it_offset, tbl->it_size);
-}
-
-/* ---- mapping ----------------------------------------------------------- */
+/* ---- the references a MAP batch takes ---------------------------------- */
 
 /*
  * v2, one registration @p holding the whole range: the TCEs and user
@@ -1020,314 +717,432 @@ put:
 	return ret;
 }
 
-/* Exchange @st->tce into @entry; on success @st->tce holds the old TCE */
-static int tce_xchg_entry(struct tce_container *c, struct iommu_table *tbl,
-			  unsigned long entry, struct tce_range_entry *st)
+/* ---- one table: its range operations ----------------------------------- */
+
+static void tce_window_flush(struct tce_container *c, int num)
 {
-	enum dma_data_direction dir = iommu_tce_direction(st->tce);
-	unsigned long hpa = tce_hpa(st->tce);
-	long ret;
+	struct tce_group *g;
 
-	ret = iommu_tce_xchg_no_kill(c->mm, tbl, entry, &hpa, &dir);
-	if (ret)
-		return ret;
-	st->tce = tce_pack(hpa, dir);
-	return 0;
-}
-
-/* Record @ua in the view of @entry, saving the previous value in @st->ua */
-static int tce_view_swap(struct iommu_table *tbl, unsigned long entry,
-			 unsigned long ua, struct tce_range_entry *st)
-{
-	__be64 *pua;
-
-	st->ua = 0;
-	if (!tce_has_view(tbl))
-		return 0;
-	pua = IOMMU_TABLE_USERSPACE_ENTRY(tbl, entry);
-	if (!pua)
-		return -ENOMEM;
-	st->ua = be64_to_cpu(*pua);
-	*pua = cpu_to_be64(ua);
-	return 0;
-}
-
-/*
- * Put back the old TCE saved in @st. On success @st->tce holds the TCE
- * this call had written; if the table refuses, @st->tce becomes
- * TCE_ENTRY_STUCK and the page stays referenced (leaked, never freed
- * under the device).
- */
-static void tce_restore_entry(struct tce_container *c, struct iommu_table *tbl,
-			      unsigned long entry, struct tce_range_entry *st,
-			      unsigned long ua)
-{
-	tce_view_put(tbl, entry, st->ua);
-	if (!tce_xchg_entry(c, tbl, entry, st))
+	iommu_flush_tce(c->win[num].tbl);
+	if (!c->win[num].nr_mirrors)
 		return;
-	pr_err_ratelimited("vfio-spapr-tce: cannot restore entry %lx, page leaked\n",
-			   entry);
-	tce_view_put(tbl, entry, ua);
-	st->tce = TCE_ENTRY_STUCK;
-}
-
-/* Put back the old TCEs of @pages entries after a failed map */
-static void tce_restore_range(struct tce_container *c, struct iommu_table *tbl,
-			      unsigned long entry, unsigned long ua,
-			      unsigned long pages, struct tce_range_entry *st)
-{
-	unsigned long i = pages, step = tce_page_size(tbl);
-
-	while (i--)
-		tce_restore_entry(c, tbl, entry + i, &st[i], ua + i * step);
+	list_for_each_entry(g, &c->groups, node)
+		if (g->mirror[num].tbl)
+			iommu_flush_tce(g->mirror[num].tbl);
 }
 
 /*
- * Write all entries. On failure every entry this call changed is put back
- * to its old value and @st[i].tce again holds the new TCE for all i, so the
- * caller can drop exactly what it took.
+ * Window @num could not change all it was asked to: the entries concerned
+ * keep their references (leaked if nothing clears them later, never freed
+ * under the device), and it maps nothing more. Said once.
  */
-static int tce_xchg_range(struct tce_container *c, struct iommu_table *tbl,
-			  unsigned long entry, unsigned long ua,
-			  unsigned long pages, struct tce_range_entry *st)
+static void tce_window_failed(struct tce_container *c, int num, int err)
 {
-	unsigned long i, step = tce_page_size(tbl);
-	int ret = 0;
+	if (c->win[num].error)
+		return;
+	c->win[num].error = err;
+	pr_err("vfio-spapr-tce: window %d (liobn %lx): the hypervisor refused to change TCEs (%d); their pages stay pinned, the window takes no new mapping\n",
+	       num, c->win[num].tbl->it_index, err);
+}
 
-	for (i = 0; i < pages; i++) {
-		if (i && !(i & TCE_RESCHED_MASK))
-			cond_resched();
-		ret = tce_xchg_entry(c, tbl, entry + i, &st[i]);
-		if (ret)
-			break;
-		ret = tce_view_swap(tbl, entry + i, ua + i * step, &st[i]);
-		if (ret) {
-			i++;
-			break;
-		}
+/* First entry of the batch holding @entry: batches align with the view's chunks */
+static unsigned long tce_batch_start(const struct iommu_table *tbl,
+				     unsigned long entry)
+{
+	return entry - (entry - tbl->it_offset) % TCE_BATCH;
+}
+
+/* End of the batch starting at @entry, at most @end */
+static unsigned long tce_batch_end(const struct iommu_table *tbl,
+				   unsigned long entry, unsigned long end)
+{
+	return min(tce_batch_start(tbl, entry) + TCE_BATCH, end);
+}
+
+/*
+ * Exchange @st (@n entries, at most a batch) into table @w of window @num,
+ * all or nothing: on failure @st holds the values it was given again, but
+ * for an entry the table kept (TCE_RANGE_STUCK): that one is zeroed, so
+ * that nobody drops what the table still maps, and the window is failed.
+ */
+static int tce_table_xchg(struct tce_container *c, int num,
+			  struct tce_window *w, unsigned long entry,
+			  unsigned long n, struct tce_range_entry *st)
+{
+	unsigned long i, stuck = 0;
+	int ret;
+
+	ret = w->range->exchange(w->tbl, entry, n, st);
+	if (!ret)
+		return 0;
+	/* The hardware holds the old TCEs again once killed */
+	iommu_tce_kill(w->tbl, entry, n);
+	for (i = 0; i < n; i++) {
+		if (st[i].tce != TCE_RANGE_STUCK)
+			continue;
+		st[i] = (struct tce_range_entry){ 0 };
+		stuck++;
 	}
-	if (ret)
-		tce_restore_range(c, tbl, entry, ua, i, st);
+	if (stuck)
+		tce_window_failed(c, num, ret);
 	return ret;
 }
 
 /*
- * Drop the references a failed map took (the new values), except where a
- * table could not be put back (@st or @keep marks TCE_ENTRY_STUCK).
+ * Clear [@entry, @entry + @n) of table @w (at most a batch) through its
+ * range operations, and drop the references of exactly the entries it
+ * cleared, when its entries own any (@owns). An entry it could not clear
+ * keeps its reference. Returns the errno of a refusal; *@dropped: how
+ * many references went.
  */
-static void tce_put_new(struct tce_container *c, struct iommu_table *tbl,
-			unsigned long ua, unsigned long pages,
-			struct tce_range_entry *st, const unsigned long *keep)
+static int tce_table_take(struct tce_container *c, struct tce_window *w,
+			  bool owns, unsigned long entry, unsigned long n,
+			  unsigned long *dropped)
 {
-	unsigned long i, step = tce_page_size(tbl);
+	struct tce_range_entry *old = c->bufs->st;
+	unsigned long nr;
+	long walked;
 
-	for (i = 0; i < pages; i++)
-		if (st[i].tce != TCE_ENTRY_STUCK &&
-		    !(keep && keep[i] == TCE_ENTRY_STUCK))
-			tce_ref_put(c, tbl, st[i].tce, ua + i * step);
-}
-
-/*
- * Make @entry of mirror @m hold @tce with @ua in its view. In v2 the
- * entry owns its own mm_iommu count, as every table's entry does.
- */
-static int tce_mirror_set(struct tce_container *c, struct iommu_table *m,
-			  unsigned long entry, unsigned long tce,
-			  unsigned long ua)
-{
-	enum dma_data_direction dir = iommu_tce_direction(tce);
-	unsigned long hpa = dir == DMA_NONE ? 0 : tce_hpa(tce);
-	__be64 *pua = NULL;
-	unsigned long old_ua;
-	long ret;
-
-	tce_unmapped_span(m, entry, &old_ua);
-	if (ua) {
-		/* Before any change: the slot and the entry's count */
-		pua = IOMMU_TABLE_USERSPACE_ENTRY(m, entry);
-		if (!pua)
-			return -ENOMEM;
-		if (c->v2 && tce_ua_hold(c, m, ua))
-			return -EINVAL;
-	} else {
-		/* Before the exchange, which may free an emptied view chunk */
-		tce_view_put(m, entry, 0);
+	*dropped = 0;
+	while (n) {
+		nr = 0;
+		walked = w->range->clear(w->tbl, entry, n, old, TCE_BATCH, &nr);
+		if (owns)
+			*dropped += tce_drop_olds(c, w->tbl, old, nr);
+		if (walked < 0)
+			return walked;
+		if (WARN_ON_ONCE(!walked))
+			return -EIO;
+		entry += walked;
+		n -= min_t(unsigned long, walked, n);
 	}
-	ret = iommu_tce_xchg_no_kill(c->mm, m, entry, &hpa, &dir);
-	if (ret) {
-		if (!ua)
-			tce_view_put(m, entry, old_ua);
-		else if (c->v2)
-			tce_ua_release(c, m, ua);
-		return ret;
-	}
-	if (pua)
-		*pua = cpu_to_be64(ua);
-	if (c->v2 && old_ua)
-		tce_ua_release(c, m, old_ua);
 	return 0;
 }
 
-/*
- * Put the first @n entries of mirror @m back to the primary's old values
- * @old. An entry that cannot be put back keeps the new page referenced:
- * @tces[i] becomes TCE_ENTRY_STUCK.
- */
-static void tce_mirror_undo(struct tce_container *c, struct iommu_table *m,
-			    unsigned long entry, unsigned long n,
-			    const struct tce_range_entry *old, unsigned long *tces)
-{
-	unsigned long i;
-
-	for (i = 0; i < n; i++) {
-		if (!tce_mirror_set(c, m, entry + i, old[i].tce, old[i].ua))
-			continue;
-		pr_err_ratelimited("vfio-spapr-tce: cannot restore mirror entry %lx, page leaked\n",
-				   entry + i);
-		tces[i] = TCE_ENTRY_STUCK;
-	}
-	iommu_tce_kill(m, entry, n);
-}
-
-/* Write the new TCEs @tces into mirror @m; all or nothing */
-static int tce_mirror_map(struct tce_container *c, struct iommu_table *m,
-			  unsigned long entry, unsigned long ua,
-			  unsigned long pages, const struct tce_range_entry *old,
-			  unsigned long *tces)
-{
-	unsigned long i, step = tce_page_size(m);
-	int ret = 0;
-
-	for (i = 0; i < pages; i++) {
-		if (i && !(i & TCE_RESCHED_MASK))
-			cond_resched();
-		ret = tce_mirror_set(c, m, entry + i, tces[i], ua + i * step);
-		if (ret)
-			break;
-	}
-	if (ret) {
-		tce_mirror_undo(c, m, entry, i + 1, old, tces);
-		return ret;
-	}
-	iommu_tce_kill(m, entry, pages);
-	return 0;
-}
+/* ---- UNMAP: take, then drop what was taken ---------------------------- */
 
 /*
- * Replicate a map the primary took (@old: its previous values) into every
- * mirror of window @num. On failure the mirrors hold @old again.
+ * Clear one batch of window @num: every mirror first (in v2 each mirror
+ * entry owns its count), then the primary, whose entries own the v1 pins.
+ * If a mirror cannot be cleared, the primary keeps the batch.
  */
-static int tce_mirrors_map(struct tce_container *c, int num,
-			   unsigned long entry, unsigned long ua,
-			   unsigned long pages, const struct tce_range_entry *old,
-			   unsigned long *tces)
+static int tce_clear_batch(struct tce_container *c, int num,
+			   unsigned long entry, unsigned long n)
 {
-	struct tce_group *g, *h;
-	int ret = 0;
+	struct tce_window *w = &c->win[num];
+	unsigned long dropped;
+	struct tce_group *g;
+	int ret;
 
 	list_for_each_entry(g, &c->groups, node) {
 		if (!g->mirror[num].tbl)
 			continue;
-		ret = tce_mirror_map(c, g->mirror[num].tbl, entry, ua, pages,
-				     old, tces);
+		ret = tce_table_take(c, &g->mirror[num], c->v2, entry, n,
+				     &dropped);
 		if (ret)
-			break;
+			return ret;
 	}
-	if (!ret)
-		return 0;
-	list_for_each_entry(h, &c->groups, node) {
-		if (h == g)
-			break;
-		if (h->mirror[num].tbl)
-			tce_mirror_undo(c, h->mirror[num].tbl, entry, pages,
-					old, tces);
-	}
-	return ret;
-}
-
-/* The new TCEs, before the primary's exchange replaces them in @st */
-static unsigned long *tce_tces_save(const struct tce_range_entry *st,
-				    unsigned long pages)
-{
-	unsigned long *tces, i;
-
-	tces = kvmalloc_array(pages, sizeof(*tces),
-			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!tces)
-		return NULL;
-	for (i = 0; i < pages; i++)
-		tces[i] = st[i].tce;
-	return tces;
-}
-
-/* Write the primary, then the mirrors; @st as for tce_xchg_range() */
-static int tce_xchg_window(struct tce_container *c, int num,
-			   unsigned long entry, unsigned long ua,
-			   unsigned long pages, struct tce_range_entry *st,
-			   unsigned long *tces)
-{
-	struct iommu_table *tbl = c->win[num].tbl;
-	const struct tce_range_ops *range = c->win[num].range;
-	int ret;
-
-	/* All or nothing by itself: nothing to restore on failure */
-	if (range)
-		ret = range->exchange(tbl, entry, pages, st);
-	else
-		ret = tce_xchg_range(c, tbl, entry, ua, pages, st);
-	if (ret || !tces)
-		return ret;
-	ret = tce_mirrors_map(c, num, entry, ua, pages, st, tces);
-	if (ret)
-		tce_restore_range(c, tbl, entry, ua, pages, st);
+	ret = tce_table_take(c, w, true, entry, n, &dropped);
+	w->mapped -= min(w->mapped, dropped);
 	return ret;
 }
 
 /*
+ * Clear [entry, entry + pages) of window @num, in the primary and its
+ * mirrors, batch by batch, and drop every reference those entries owned.
+ * A reference is dropped only once its entry is cleared in every table, so
+ * no device can reach the page any more; a batch the hypervisor refused to
+ * clear keeps its references, the window is marked failed, the rest of
+ * the range is cleared all the same, and the first errno returned.
+ */
+static int tce_clear_range(struct tce_container *c, int num,
+			   unsigned long entry, unsigned long pages)
+{
+	struct iommu_table *tbl = c->win[num].tbl;
+	unsigned long e, next, end = entry + pages;
+	int ret, err = 0;
+
+	for (e = entry; e < end; e = next) {
+		next = tce_batch_end(tbl, e, end);
+		ret = tce_clear_batch(c, num, e, next - e);
+		if (ret && !err)
+			err = ret;
+		cond_resched();
+	}
+	if (err)
+		tce_window_failed(c, num, err);
+	return err;
+}
+
+static int tce_clear_table(struct tce_container *c, int num)
+{
+	struct iommu_table *tbl = c->win[num].tbl;
+
+	return tce_clear_range(c, num, tbl->it_offset, tbl->it_size);
+}
+
+/*
+ * Empty the mirror @m of a group that leaves window @num. In v1 it owns no
+ * page pin: the primary's entries do, and they stay mapped.
+ */
+static void tce_mirror_clear(struct tce_container *c, int num,
+			     struct tce_window *m)
+{
+	unsigned long e, next, end = m->tbl->it_offset + m->tbl->it_size;
+	unsigned long dropped;
+	int ret;
+
+	for (e = m->tbl->it_offset; e < end; e = next) {
+		next = tce_batch_end(m->tbl, e, end);
+		ret = tce_table_take(c, m, c->v2, e, next - e, &dropped);
+		if (ret)
+			tce_window_failed(c, num, ret);
+		cond_resched();
+	}
+}
+
+/* ---- MAP: exchange on the primary, then each mirror; undo in reverse -- */
+
+/* v2: one more count for each of the @n new entries @nw, for a mirror */
+static int tce_counts_hold(struct tce_container *c, struct iommu_table *tbl,
+			   const struct tce_range_entry *nw, unsigned long n)
+{
+	struct tce_prereg *p;
+	unsigned long i;
+
+	p = tce_prereg_lookup(c, nw[0].ua, n * tce_page_size(tbl));
+	if (p)
+		return tce_prereg_hold(p, n);
+	for (i = 0; i < n; i++) {
+		if (tce_ua_hold(c, tbl, nw[i].ua)) {
+			tce_drop_olds(c, tbl, nw, i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Put the old values @old (zeros for NULL) back into [@entry, @entry + @n)
+ * of table @w of window @num, after a MAP, and drop the references the
+ * entries held since, those the MAP took. If the table refuses, the entries
+ * keep the new values with their references, leaked, and the window fails.
+ */
+static void tce_table_put_back(struct tce_container *c, int num,
+			       struct tce_window *w, bool owns,
+			       unsigned long entry, unsigned long n,
+			       const struct tce_range_entry *old)
+{
+	struct tce_range_entry *buf = c->bufs->ms;
+	int ret;
+
+	if (old)
+		memcpy(buf, old, n * sizeof(*buf));
+	else
+		memset(buf, 0, n * sizeof(*buf));
+	ret = tce_table_xchg(c, num, w, entry, n, buf);
+	if (ret)
+		tce_window_failed(c, num, ret);
+	else if (owns)
+		tce_drop_olds(c, w->tbl, buf, n);
+}
+
+/*
+ * Undo one batch of a MAP: in the mirrors of the groups before @g, last
+ * first (all of them when @g is the list head), then in the primary.
+ */
+static void tce_batch_put_back(struct tce_container *c, int num,
+			       struct tce_group *g, unsigned long entry,
+			       unsigned long n, const struct tce_range_entry *old)
+{
+	list_for_each_entry_continue_reverse(g, &c->groups, node)
+		if (g->mirror[num].tbl)
+			tce_table_put_back(c, num, &g->mirror[num], c->v2,
+					   entry, n, old);
+	tce_table_put_back(c, num, &c->win[num], true, entry, n, old);
+}
+
+/* Write the new values of a batch into mirror @m; all or nothing */
+static int tce_mirror_map(struct tce_container *c, int num,
+			  struct tce_window *m, unsigned long entry,
+			  unsigned long n)
+{
+	struct tce_range_entry *ms = c->bufs->ms;
+	int ret;
+
+	if (c->v2) {
+		ret = tce_counts_hold(c, m->tbl, c->bufs->nw, n);
+		if (ret)
+			return ret;
+	}
+	memcpy(ms, c->bufs->nw, n * sizeof(*ms));
+	ret = tce_table_xchg(c, num, m, entry, n, ms);
+	if (ret && c->v2)
+		tce_drop_olds(c, m->tbl, ms, n);
+	return ret;
+}
+
+/*
+ * One batch of a MAP (@n entries from @entry, mapping @ua): take the
+ * references, exchange on the primary, then on each mirror; on failure
+ * undo in reverse order. On success the primary's old values are in
+ * c->bufs->st; the mirrors, its replicas, held the same.
+ */
+static int tce_map_batch(struct tce_container *c, int num,
+			 unsigned long entry, unsigned long ua,
+			 unsigned long n, enum dma_data_direction dir)
+{
+	struct tce_batch_bufs *b = c->bufs;
+	struct tce_window *w = &c->win[num];
+	struct tce_group *g;
+	int ret;
+
+	ret = tce_ref_get_range(c, w->tbl, ua, n, dir, b->nw);
+	if (ret)
+		return ret;
+	memcpy(b->st, b->nw, n * sizeof(*b->st));
+	ret = tce_table_xchg(c, num, w, entry, n, b->st);
+	if (ret) {
+		tce_drop_olds(c, w->tbl, b->st, n);
+		return ret;
+	}
+	list_for_each_entry(g, &c->groups, node) {
+		if (!g->mirror[num].tbl)
+			continue;
+		ret = tce_mirror_map(c, num, &g->mirror[num], entry, n);
+		if (ret) {
+			tce_batch_put_back(c, num, g, entry, n, b->st);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The old values of a MAP batch that replaced mappings: their references
+ * are dropped once the whole MAP is done, or they are put back if it fails.
+ * Batches over empty entries (the common case) keep nothing.
+ */
+struct tce_undo {
+	struct list_head node;
+	unsigned long entry;
+	unsigned long n;
+	struct tce_range_entry old[] __counted_by(n);
+};
+
+static bool tce_range_empty(const struct tce_range_entry *st, unsigned long n)
+{
+	return !memchr_inv(st, 0, n * sizeof(*st));
+}
+
+/* Keep the old values @st of the batch at @entry, newest first */
+static int tce_undo_save(struct list_head *undo, unsigned long entry,
+			 const struct tce_range_entry *st, unsigned long n)
+{
+	struct tce_undo *u;
+
+	if (tce_range_empty(st, n))
+		return 0;
+	/* At most a batch: the user's memory cgroup pays */
+	u = kvmalloc(struct_size(u, old, n), GFP_KERNEL_ACCOUNT);
+	if (!u)
+		return -ENOMEM;
+	u->entry = entry;
+	u->n = n;
+	memcpy(u->old, st, n * sizeof(*st));
+	list_add(&u->node, undo);
+	return 0;
+}
+
+static void tce_undo_free(struct list_head *undo)
+{
+	struct tce_undo *u, *tmp;
+
+	list_for_each_entry_safe(u, tmp, undo, node)
+		kvfree(u);
+}
+
+/* A failed MAP: undo its batches in [@first, @end), the last first */
+static void tce_map_undo(struct tce_container *c, int num,
+			 unsigned long first, unsigned long end,
+			 struct list_head *undo)
+{
+	struct tce_group *head = tce_groups_head(c);
+	struct iommu_table *tbl = c->win[num].tbl;
+	struct tce_undo *u = list_first_entry_or_null(undo, struct tce_undo,
+						      node);
+	const struct tce_range_entry *old;
+	unsigned long s;
+
+	for (; end > first; end = s) {
+		s = max(first, tce_batch_start(tbl, end - 1));
+		old = NULL;
+		if (u && u->entry == s) {
+			old = u->old;
+			u = list_is_last(&u->node, undo) ? NULL :
+							   list_next_entry(u, node);
+		}
+		tce_batch_put_back(c, num, head, s, end - s, old);
+		cond_resched();
+	}
+}
+
+/* A MAP is done: drop the references of the entries it replaced */
+static void tce_map_commit(struct tce_container *c, int num,
+			   struct list_head *undo, unsigned long pages)
+{
+	struct tce_window *w = &c->win[num];
+	unsigned long dropped = 0;
+	struct tce_undo *u;
+	struct tce_group *g;
+
+	list_for_each_entry(u, undo, node) {
+		dropped += tce_drop_olds(c, w->tbl, u->old, u->n);
+		if (!c->v2)
+			continue;
+		list_for_each_entry(g, &c->groups, node)
+			if (g->mirror[num].tbl)
+				tce_drop_olds(c, g->mirror[num].tbl, u->old,
+					      u->n);
+	}
+	w->mapped += pages - min(pages, dropped);
+}
+
+/*
  * Map @pages IOMMU pages from user address @ua at @entry of window @num,
- * in its primary and mirrors. All or nothing: on failure the tables and
+ * in its primary and mirrors, one batch at a time. All or nothing: on
+ * failure the batches done are undone, last first, and the tables and
  * every reference are as they were before. Entries that were already
- * mapped are replaced (as in-tree), the old references being dropped only
- * once the new mapping is complete. A range exchange has written the
- * primary already; otherwise, or after a failure, iommu_tce_kill() does.
+ * mapped are replaced (as in-tree), their references being dropped only
+ * once the whole map is done.
  */
 static int tce_map_range(struct tce_container *c, int num,
 			 unsigned long entry, unsigned long ua,
 			 unsigned long pages, enum dma_data_direction dir)
 {
-	struct tce_range_entry small[TCE_SMALL_RANGE], *st = small;
 	struct iommu_table *tbl = c->win[num].tbl;
-	unsigned long *tces = NULL;
-	int ret;
+	unsigned long e, n, end = entry + pages, step = tce_page_size(tbl);
+	LIST_HEAD(undo);
+	int ret = 0;
 
-	/* Bounded by the window size; huge requests fail with -ENOMEM */
-	if (pages > ARRAY_SIZE(small))
-		st = kvmalloc_array(pages, sizeof(*st),
-				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!st)
-		return -ENOMEM;
-	ret = tce_ref_get_range(c, tbl, ua, pages, dir, st);
-	if (ret)
-		goto out;
-	if (c->win[num].nr_mirrors) {
-		tces = tce_tces_save(st, pages);
-		if (!tces) {
-			tce_put_new(c, tbl, ua, pages, st, NULL);
-			ret = -ENOMEM;
-			goto out;
+	for (e = entry; e < end; e += n, ua += n * step) {
+		n = tce_batch_end(tbl, e, end) - e;
+		ret = tce_map_batch(c, num, e, ua, n, dir);
+		if (ret)
+			break;
+		ret = tce_undo_save(&undo, e, c->bufs->st, n);
+		if (ret) {
+			tce_batch_put_back(c, num, tce_groups_head(c), e, n,
+					   c->bufs->st);
+			break;
 		}
+		cond_resched();
 	}
-	ret = tce_xchg_window(c, num, entry, ua, pages, st, tces);
-	if (ret || !c->win[num].range)
-		iommu_tce_kill(tbl, entry, pages);
 	if (ret)
-		tce_put_new(c, tbl, ua, pages, st, tces);
+		tce_map_undo(c, num, entry, e, &undo);
 	else
-		c->win[num].mapped += pages - tce_drop_olds(c, tbl, st, pages);
-	kvfree(tces);
-out:
-	if (st != small)
-		kvfree(st);
+		tce_map_commit(c, num, &undo, pages);
+	tce_undo_free(&undo);
 	return ret;
 }
 
@@ -1368,23 +1183,22 @@ static bool tce_table_usable(struct tce_container *c, struct iommu_table *tbl,
 }
 
 /*
- * The range operations of @tbl when our platform module made it, looked up
- * without depending on that module. They stay valid while the table
- * lives: it holds a reference on the module that made it.
+ * The range operations of @tbl: those of our platform module when it made
+ * the table, looked up without depending on that module (they stay valid
+ * while the table lives: it holds a reference on the module that made
+ * it), otherwise the generic ones on the iommu_table_ops.
  */
 static const struct tce_range_ops *tce_range_ops_find(struct iommu_table *tbl)
 {
 	const struct tce_range_ops *(*ops_of)(struct iommu_table *tbl);
-	const struct tce_range_ops *ops;
+	const struct tce_range_ops *ops = NULL;
 
-	if (!fast_path)
-		return NULL;
 	ops_of = symbol_get(tce_range_ops_of);
-	if (!ops_of)
-		return NULL;
-	ops = ops_of(tbl);
-	symbol_put(tce_range_ops_of);
-	return ops;
+	if (ops_of) {
+		ops = ops_of(tbl);
+		symbol_put(tce_range_ops_of);
+	}
+	return ops ?: &tce_range_generic_ops;
 }
 
 /* Release a table (primary or mirror) and its locked_vm charge */
@@ -2223,6 +2037,12 @@ static void *tce_iommu_open(unsigned long arg)
 	c = kzalloc_obj(*c, GFP_KERNEL_ACCOUNT);
 	if (!c)
 		return ERR_PTR(-ENOMEM);
+	/* kvmalloc_obj() is 7.x only: one element of an array instead */
+	c->bufs = kvmalloc_array(1, sizeof(*c->bufs), GFP_KERNEL_ACCOUNT);
+	if (!c->bufs) {
+		kfree(c);
+		return ERR_PTR(-ENOMEM);
+	}
 	mutex_init(&c->lock);
 	INIT_LIST_HEAD(&c->groups);
 	INIT_LIST_HEAD(&c->preregs);
@@ -2380,7 +2200,7 @@ static void tce_group_leave_window(struct tce_container *c,
 		if (!g->mirror[num].tbl && !tce_primary_in_use(c, num))
 			tce_mirror_promote(c, g, num);
 		if (g->mirror[num].tbl)
-			tce_mirror_clear(c, g->mirror[num].tbl);
+			tce_mirror_clear(c, num, &g->mirror[num]);
 	}
 	tce_group_drop_window(c, g, num);
 }
@@ -2435,6 +2255,7 @@ static void tce_iommu_release(void *iommu_data)
 	if (c->mm)
 		mmdrop(c->mm);
 	mutex_destroy(&c->lock);
+	kvfree(c->bufs);
 	kfree(c);
 }
 

@@ -150,6 +150,9 @@ series_commits() {
 
 	# (4) the VFIO backend
 	put drivers/vfio/vfio_iommu_spapr_tce.c "$ROOT/vfio_iommu_spapr_tce.c"
+	put drivers/vfio/vfio_iommu_spapr_tce_main.c "$ROOT/vfio_iommu_spapr_tce_main.c"
+	put drivers/vfio/tce_range_generic.c "$ROOT/tce_range_generic.c"
+	tree_diff 0004
 	commit "$(msg <<-'EOF'
 	vfio/spapr_tce: Rework the sPAPR TCE IOMMU backend
 
