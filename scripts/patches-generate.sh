@@ -158,13 +158,17 @@ series_commits() {
 
 	Replace the backend with one that only uses the iommu_table_group_ops
 	and iommu_table_ops contract, so that it runs over any platform ops,
-	and that lets the platform batch: every map and unmap exchanges the
-	TCEs of its range with xchg_no_kill and then calls tce_kill once for
-	the range, which the pSeries window of this series turns into
-	H_PUT_TCE_INDIRECT/H_STUFF_TCE batches. On a table of that window the
-	backend uses its range operations instead of the per-entry calls,
-	found with symbol_get() so that it keeps working over other platform
-	ops.
+	and that lets the platform batch. Every table gets the range
+	operations of <asm/tce_range.h>: the platform's where it offers them
+	(the pSeries window of this series, found with symbol_get() so that
+	the backend keeps working over other platform ops), otherwise generic
+	ones built on xchg_no_kill, useraddrptr and tce_kill
+	(tce_range_generic.c). A map then has one path: exchange on the
+	primary table, then on each mirror, undo in reverse on failure; an
+	unmap has one: clear, then drop the references of exactly the entries
+	cleared, so that a TCE the hypervisor may still hold keeps its page.
+	Both work in 512-entry batches with buffers allocated once per
+	container, charged to the user.
 
 	The user ABI (VFIO_SPAPR_TCE_*_IOMMU, the v2 ioctls, the EEH
 	operations) is unchanged.
