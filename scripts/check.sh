@@ -93,6 +93,9 @@ NESTED=1 MMU=radix run_suite nested plain jobs.nested
 if [ -n "$series" ]; then
 	"$ROOT/scripts/initramfs.sh" series
 	run_suite suite series jobs.series
+	# the series kernel as L1 of the nested job: L2's nvme interrupts
+	"$ROOT/scripts/initramfs-nested.sh" series
+	NESTED=1 MMU=radix run_suite nested series jobs.nested-series
 fi
 
 step "check: finished in $((SECONDS - start))s"
