@@ -60,12 +60,12 @@ kernel_version() {
 # depends only on the content of the source package.
 base_create() {
 	local version=$1 tmp=$GITREPO.tmp kver
-	[ -f "$KSRC/Makefile" ] || "$ROOT/scripts/kernel.sh" "plain-$SERIES_KERNEL" >/dev/null ||
+	[ -f "$KSRC/Makefile" ] || "$ROOT/scripts/kernel.sh" source "$SERIES_KERNEL" >/dev/null ||
 		die "patches: no extracted source in $KSRC"
 	# The extracted tree must be as shipped (the bench builds with O=).
 	if [ -e "$KSRC/.config" ] || [ -d "$KSRC/include/config" ] ||
 	   [ -e "$KSRC/scripts/basic/fixdep" ]; then
-		die "patches: $KSRC has build products; remove it and run scripts/kernel.sh plain-$SERIES_KERNEL"
+		die "patches: $KSRC has build products; remove it and run scripts/kernel.sh source $SERIES_KERNEL"
 	fi
 	step "patches: base repository for linux-source-$SERIES_KERNEL $version ($GITREPO)"
 	rm -rf "$tmp"
