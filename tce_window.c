@@ -569,7 +569,8 @@ static void table_init(struct iommu_table *tbl,
 	 */
 	tbl->it_level_size = TCE_VIEW_CHUNK_ENTRIES;
 	tbl->it_nid = p->nid;
-	tbl->it_allocated_size = tce_view_directory_bytes(entries);
+	/* What the in-tree VFIO backend uncharges from locked_vm on free */
+	tbl->it_allocated_size = tce_view_max_bytes(entries);
 	tbl->it_ops = &tce_window_ops;
 	INIT_LIST_HEAD_RCU(&tbl->it_group_list);
 	kref_init(&tbl->it_kref);

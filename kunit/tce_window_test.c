@@ -287,7 +287,7 @@ static void window_create_geometry(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, tbl->it_ops);
 	KUNIT_EXPECT_EQ(test, kref_read(&tbl->it_kref), 1);
 	KUNIT_EXPECT_EQ(test, tbl->it_allocated_size,
-			tce_view_directory_bytes(env->entries));
+			tce_view_max_bytes(env->entries));
 	KUNIT_EXPECT_PTR_EQ(test, tce_window_from_table(tbl), env->win);
 	KUNIT_EXPECT_EQ(test, env->win->liobn, WIN_LIOBN);
 	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
