@@ -434,16 +434,18 @@ static bool window_geometry_valid(u32 page_shift, u64 window_size)
 }
 
 /*
- * Bytes the view of such a window needs up front: its chunk directory.
- * Chunks (about 8K per 512 entries in use) are allocated on demand and not
- * part of this figure, which the VFIO backend charges to locked_vm.
+ * Bytes the view of such a window can grow to: its chunk directory, and
+ * every chunk (about 8K per 512 entries) as a user who maps the whole
+ * window makes us allocate them. The VFIO backends charge this figure to
+ * locked_vm at creation, as they charge an in-tree table's userspace
+ * view, so that the user pays up front for all a window can cost.
  */
 static unsigned long ddw_get_table_size(__u32 page_shift, __u64 window_size,
 					__u32 levels)
 {
 	if (levels > 1 || !window_geometry_valid(page_shift, window_size))
 		return 0;
-	return tce_view_directory_bytes(window_size >> page_shift);
+	return tce_view_max_bytes(window_size >> page_shift);
 }
 
 static int check_create(struct iommu_table_group *tg, int num,

@@ -323,13 +323,33 @@ static u64 make_tce(unsigned long hpa, enum dma_data_direction dir)
 }
 
 /*
+ * After a refused write-through the caller takes the entry for unchanged:
+ * it keeps the page of @old and releases that of the TCE it asked for. The
+ * rollback leaves the new TCE in the shadow, dirty, when the hypervisor
+ * could not be read either (and the hypervisor's value when it could,
+ * which is not @old if @old was still waiting for tce_kill()): the next
+ * flush would then write a TCE whose page is gone. Put @old back, dirty
+ * when it differs from the hypervisor's, so that the shadow is what the
+ * caller holds references for. If that fails (no memory for a chunk the
+ * rollback freed), the shadow is 0 and the next flush clears the entry:
+ * the caller's page then leaks, it is never reached after its release.
+ */
+static void window_keep_old(struct tce_window *win, long idx, u64 old)
+{
+	u64 tce = old;
+
+	if (tce_view_get(win->view, idx) != old)
+		tce_view_xchg(win->view, idx, &tce, GFP_KERNEL);
+}
+
+/*
  * The caller may release the page of the old TCE as soon as this returns
  * (the in-tree VFIO backend and KVM's TCE code do, before their
  * tce_kill()), so an entry that held a TCE is written through at once;
- * if the hypervisor refuses, the shadow is rolled back to what it holds,
- * *@hpa and *@direction are left alone and the error returned, and the
- * caller keeps the page. A new TCE over an empty entry waits for
- * tce_kill(), which writes a whole range of them in batches.
+ * if the hypervisor refuses, the shadow gets the old TCE back, *@hpa and
+ * *@direction are left alone and the error returned, and the caller keeps
+ * the page. A new TCE over an empty entry waits for tce_kill(), which
+ * writes a whole range of them in batches.
  */
 static int window_xchg_no_kill(struct iommu_table *tbl, long index,
 			       unsigned long *hpa,
@@ -348,8 +368,10 @@ static int window_xchg_no_kill(struct iommu_table *tbl, long index,
 		return ret;
 	if (tce) {
 		ret = tce_window_flush(win, index, 1);
-		if (ret)
+		if (ret) {
+			window_keep_old(win, idx, tce);
 			return ret;
+		}
 	}
 
 	*direction = iommu_tce_direction(tce);
@@ -547,7 +569,8 @@ static void table_init(struct iommu_table *tbl,
 	 */
 	tbl->it_level_size = TCE_VIEW_CHUNK_ENTRIES;
 	tbl->it_nid = p->nid;
-	tbl->it_allocated_size = tce_view_directory_bytes(entries);
+	/* What the in-tree VFIO backend uncharges from locked_vm on free */
+	tbl->it_allocated_size = tce_view_max_bytes(entries);
 	tbl->it_ops = &tce_window_ops;
 	INIT_LIST_HEAD_RCU(&tbl->it_group_list);
 	kref_init(&tbl->it_kref);

@@ -111,5 +111,6 @@ unsigned long tce_view_mapped(struct tce_view *view);
 unsigned long tce_view_dirty(struct tce_view *view);
 size_t tce_view_bytes(struct tce_view *view);
 size_t tce_view_directory_bytes(unsigned long entries);
+size_t tce_view_max_bytes(unsigned long entries);
 
 #endif /* _TCE_USERSPACE_VIEW_H */

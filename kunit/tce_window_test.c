@@ -287,7 +287,7 @@ static void window_create_geometry(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, tbl->it_ops);
 	KUNIT_EXPECT_EQ(test, kref_read(&tbl->it_kref), 1);
 	KUNIT_EXPECT_EQ(test, tbl->it_allocated_size,
-			tce_view_directory_bytes(env->entries));
+			tce_view_max_bytes(env->entries));
 	KUNIT_EXPECT_PTR_EQ(test, tce_window_from_table(tbl), env->win);
 	KUNIT_EXPECT_EQ(test, env->win->liobn, WIN_LIOBN);
 	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
@@ -1183,11 +1183,14 @@ static void window_xchg_writes_old_out(struct kunit *test)
 }
 
 /*
- * A remap whose write fails: the exchange fails, the caller keeps the new
- * address (nothing handed back) and the table and the shadow still hold
- * the old TCE, whose page the caller therefore keeps.
+ * Map entry 3 (and write it to the table when @flushed), then remap it to
+ * another page with the write refused (and the read-back of the rollback
+ * too when @unreadable): the exchange fails, the caller keeps the new
+ * address (nothing handed back) and the shadow holds the old TCE, whose
+ * page the caller therefore keeps.
  */
-static void window_fail_remap(struct kunit *test)
+static struct win_env *remap_refused(struct kunit *test, bool flushed,
+				     bool unreadable)
 {
 	struct win_env *env = env_new(test, 0, 1024ULL << 12, 12,
 				      TCE_FAKE_HAS_ALL);
@@ -1195,14 +1198,53 @@ static void window_fail_remap(struct kunit *test)
 	unsigned long hpa = 0x55550000UL;
 
 	env_map(test, env, 3, 1, DMA_TO_DEVICE);
-	env_kill(env, 3, 1);
+	if (flushed)
+		env_kill(env, 3, 1);
 	tce_fake_fail(env->fake, TCE_FAKE_PUT, 1, H_HARDWARE, 0);
+	if (unreadable)
+		tce_fake_fail(env->fake, TCE_FAKE_GET, 1, H_HARDWARE, 0);
 	KUNIT_EXPECT_EQ(test, env_xchg(env, 3, &hpa, &d), -EIO);
 	KUNIT_EXPECT_EQ(test, hpa, 0x55550000UL);
 	KUNIT_EXPECT_EQ(test, d, DMA_FROM_DEVICE);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_GET), 1);
 	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), -EIO);
 	KUNIT_EXPECT_EQ(test, env_get(env, 3),
 			tce_of(env_hpa(env, 3), DMA_TO_DEVICE));
+	return env;
+}
+
+/* The table still holds the old TCE */
+static void window_fail_remap(struct kunit *test)
+{
+	struct win_env *env = remap_refused(test, true, false);
+
+	expect_table(test, env, 3, 4, DMA_TO_DEVICE);
+	expect_shadow_is_fake(test, env);
+}
+
+/*
+ * The rollback cannot read the hypervisor either: no later flush may write
+ * the new TCE, whose page the caller has released.
+ */
+static void window_fail_remap_unreadable(struct kunit *test)
+{
+	struct win_env *env = remap_refused(test, true, true);
+
+	env_kill(env, 0, 1024);
+	expect_table(test, env, 3, 4, DMA_TO_DEVICE);
+	expect_shadow_is_fake(test, env);
+}
+
+/*
+ * The old TCE was still waiting for tce_kill(): the rollback reads 0 from
+ * the hypervisor, but the caller keeps the old page and unmaps it later,
+ * so the next kill writes the old TCE.
+ */
+static void window_fail_remap_unflushed(struct kunit *test)
+{
+	struct win_env *env = remap_refused(test, false, false);
+
+	env_kill(env, 0, 1024);
 	expect_table(test, env, 3, 4, DMA_TO_DEVICE);
 	expect_shadow_is_fake(test, env);
 }
@@ -1714,6 +1756,8 @@ static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE(window_fail_unmap),
 	KUNIT_CASE(window_xchg_writes_old_out),
 	KUNIT_CASE(window_fail_remap),
+	KUNIT_CASE(window_fail_remap_unreadable),
+	KUNIT_CASE(window_fail_remap_unflushed),
 	KUNIT_CASE(window_fail_fallback),
 	KUNIT_CASE(window_sticky_error),
 	KUNIT_CASE(window_clear_op),
