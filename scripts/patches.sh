@@ -256,6 +256,10 @@ check() {
 		n=$((n + 1))
 		log=$SERIES_KDIR/patch-$n.log
 		step "patches: [$n] $(sed -n 's/^Subject: //p' "$p" | head -1)"
+		# Refresh the index first: a cp -al of this repository (a seeded
+		# cache) changes every file's ctime, and git am then takes the
+		# files for modified ("does not match index")
+		"${G[@]}" -C "$GITREPO" update-index -q --refresh >/dev/null || true
 		"${G[@]}" -C "$GITREPO" am -q "$p" ||
 			{ "${G[@]}" -C "$GITREPO" am --abort; echo "git am failed: $p"; return 1; }
 		# UNKNOWN_COMMIT_ID: the base repository is one commit without
