@@ -28,6 +28,7 @@
 #include <asm/machdep.h>
 
 #include "ddw.h"
+#include "tce_window.h"
 
 /* iommu_group_for_each_dev() callback: bound to a DMA API driver? */
 static int dev_uses_dma_api(struct device *dev, void *unused)
@@ -131,6 +132,31 @@ static int pe_bus_notify(struct notifier_block *nb, unsigned long action,
 	}
 	return NOTIFY_OK;
 }
+
+/*
+ * The range operations of our windows. In tree they are callbacks of the
+ * windows' iommu_table_ops, which a module cannot add to the kernel's
+ * struct; the VFIO backend finds them here (include/compat/asm/iommu.h).
+ */
+static const struct tce_range_ops window_range_ops = {
+	.exchange = tce_window_xchg_range,
+	.clear = tce_window_clear_range,
+};
+
+/**
+ * tce_range_ops_of() - the range operations of a table made by this module
+ * @tbl: any iommu_table, or NULL.
+ *
+ * For the out-of-tree VFIO backend, which looks it up with symbol_get() so
+ * that it does not depend on this module.
+ *
+ * Return: the operations, or NULL when @tbl is not one of our windows.
+ */
+const struct tce_range_ops *tce_range_ops_of(struct iommu_table *tbl)
+{
+	return tce_window_from_table(tbl) ? &window_range_ops : NULL;
+}
+EXPORT_SYMBOL_GPL(tce_range_ops_of);
 
 static struct notifier_block pe_bus_nb = {
 	.notifier_call = pe_bus_notify,

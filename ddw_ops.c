@@ -35,7 +35,6 @@
 #include <linux/slab.h>
 #include <asm/iommu.h>
 #include <asm/pci-bridge.h>
-#include <asm/tce_range.h>
 
 #include "ddw.h"
 #include "tce_userspace_view.h"
@@ -80,21 +79,6 @@ static struct tce_window *window_new(struct ddw_pe *pe, u32 liobn, u64 start,
 
 	return tce_window_create(&params, tce_hcall_backend());
 }
-
-/**
- * tce_range_ops_of() - range operations for a table made by this code
- * @tbl: any iommu_table.
- *
- * For VFIO backends, which look it up with symbol_get() so that they do not
- * depend on this module; see <asm/tce_range.h>.
- *
- * Return: the operations, or NULL when @tbl is not ours.
- */
-const struct tce_range_ops *tce_range_ops_of(struct iommu_table *tbl)
-{
-	return tbl ? tce_window_range_ops(tbl) : NULL;
-}
-EXPORT_SYMBOL_GPL(tce_range_ops_of);
 
 static int open_default_window(struct ddw_pe *pe, u64 size,
 			       struct ddw_slot *slot)

@@ -486,8 +486,23 @@ static long window_range_index(struct tce_window *win, unsigned long entry,
 	return idx;
 }
 
-static int window_range_xchg(struct iommu_table *tbl, unsigned long entry,
-			     unsigned long n, struct tce_range_entry *st)
+/**
+ * tce_window_xchg_range() - iommu_table_ops.xchg_range of a window
+ * @tbl: the table of a window.
+ * @entry: first absolute entry.
+ * @n: number of entries.
+ * @st: @n new values in, the old ones out.
+ *
+ * The new TCEs are written with one put_many per 512-entry chunk (put for
+ * one entry, stuff when all are zero) under the chunk's lock; see struct
+ * iommu_table_ops for the contract.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -EINVAL for a range outside the window, -ENOMEM, or the errno
+ * of the refused hypercall.
+ */
+int tce_window_xchg_range(struct iommu_table *tbl, unsigned long entry,
+			  unsigned long n, struct tce_range_entry *st)
 {
 	struct tce_window *win = to_window(tbl);
 	struct tce_view_writer w = { .sink = &window_sink, .ctx = win };
@@ -500,9 +515,26 @@ static int window_range_xchg(struct iommu_table *tbl, unsigned long entry,
 	return w.hstatus ? tce_hstatus_to_errno(w.hstatus) : ret;
 }
 
-static long window_range_clear(struct iommu_table *tbl, unsigned long entry,
-			       unsigned long n, struct tce_range_entry *old,
-			       unsigned long max, unsigned long *nr)
+/**
+ * tce_window_clear_range() - iommu_table_ops.clear_range of a window
+ * @tbl: the table of a window.
+ * @entry: first absolute entry.
+ * @n: number of entries.
+ * @old: what the cleared entries held, from @old[*@nr] on.
+ * @max: size of @old.
+ * @nr: entries in @old.
+ *
+ * Each chunk is cleared with one stuff from its first to its last used
+ * entry under the chunk's lock; see struct iommu_table_ops for the
+ * contract.
+ *
+ * Context: process or atomic context.
+ * Return: entries gone through, or -EINVAL for a range outside the window,
+ * or the errno of the refused hypercall.
+ */
+long tce_window_clear_range(struct iommu_table *tbl, unsigned long entry,
+			    unsigned long n, struct tce_range_entry *old,
+			    unsigned long max, unsigned long *nr)
 {
 	struct tce_window *win = to_window(tbl);
 	struct tce_view_writer w = { .sink = &window_sink, .ctx = win };
@@ -517,24 +549,6 @@ static long window_range_clear(struct iommu_table *tbl, unsigned long entry,
 	err = tce_hstatus_to_errno(w.hstatus);
 	record_error(win, entry, n, w.hstatus, err, "rolled back");
 	return err;
-}
-
-static const struct tce_range_ops window_range_ops = {
-	.exchange = window_range_xchg,
-	.clear = window_range_clear,
-};
-
-/**
- * tce_window_range_ops() - the range operations of a table, if it is a window
- * @tbl: any iommu_table.
- *
- * See <asm/tce_range.h>.
- *
- * Return: the operations, or NULL when @tbl is not a window of ours.
- */
-const struct tce_range_ops *tce_window_range_ops(struct iommu_table *tbl)
-{
-	return tce_window_from_table(tbl) ? &window_range_ops : NULL;
 }
 
 static bool params_valid(const struct tce_window_params *p)

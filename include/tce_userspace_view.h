@@ -44,7 +44,7 @@
 
 #include <linux/gfp.h>
 #include <linux/types.h>
-#include <asm/tce_range.h>
+#include <asm/iommu.h>
 
 /* Entries per chunk: one 4K page of 64-bit TCEs */
 #define TCE_VIEW_CHUNK_ENTRIES	512
