@@ -285,7 +285,11 @@ static struct ddw_owner *owner_find(struct ddw_pe *pe, struct device *dev)
 	return NULL;
 }
 
-/* First owner: clear the PE of host windows, keep the default table */
+/*
+ * First owner: clear the PE of host windows, keep the default table. The
+ * module reference held while the PE is owned is taken and dropped inside
+ * the call, which the module's unload waits out (ddw_module.c).
+ */
 static int pe_take(struct ddw_pe *pe)
 {
 	int ret;
@@ -681,13 +685,14 @@ struct ddw_pe *ddw_pe_add(struct pci_dev *pdev)
 /**
  * ddw_pe_install() - install our ops on a listed PE
  * @pe: the PE, from ddw_pe_add().
+ * @ops: &ddw_ops, or the module's ops that call them (ddw_module.c).
  *
  * Reads the PE's DDW capabilities from the device tree and the platform,
  * saves the table group fields we override and sets ours, then the ops;
  * the ops the table group had become @pe->orig_ops (NULL when they were
- * ours already). Adds the PE's debugfs files.
+ * @ops already). Adds the PE's debugfs files.
  */
-void ddw_pe_install(struct ddw_pe *pe)
+void ddw_pe_install(struct ddw_pe *pe, struct iommu_table_group_ops *ops)
 {
 	struct iommu_table_group *tg = pe->table_group;
 	struct group_fields f;
@@ -697,9 +702,9 @@ void ddw_pe_install(struct ddw_pe *pe)
 	pe_compute_fields(pe, &f);
 
 	mutex_lock(&ddw_mutex);
-	pe->orig_ops = tg->ops != &ddw_ops ? tg->ops : NULL;
+	pe->orig_ops = tg->ops != ops ? tg->ops : NULL;
 	ddw_group_fields_apply(tg, &f);
-	WRITE_ONCE(tg->ops, &ddw_ops);
+	WRITE_ONCE(tg->ops, ops);
 	pe->managed = true;
 	mutex_unlock(&ddw_mutex);
 

@@ -461,7 +461,13 @@ static void window_free(struct iommu_table *tbl)
 	win->view = NULL;
 	kfree(win->tce_list);
 	win->tce_list = NULL;
-	/* iommu_table_free() kfree()s the window right after we return */
+	/*
+	 * iommu_table_free() kfree()s the window right after we return. The
+	 * reference may be the module's last: what is left of this function
+	 * after it does not sleep, and the module's unload waits for every
+	 * task to pass a voluntary context switch before it frees our code
+	 * (ddw_module.c).
+	 */
 	module_put(THIS_MODULE);
 }
 
