@@ -65,6 +65,13 @@
  *
  * Functions that need ddw_mutex check it with lockdep_assert_held(), those
  * that must run without it with lockdep_assert_not_held().
+ *
+ * Module unload (ddw_module.c): the module installs ops that run ddw_ops
+ * inside an SRCU read section, outside ddw_mutex; unload waits for those
+ * sections with ddw_mutex released, after the original ops are back, and
+ * only then frees the PEs. The module references of an owned PE and of a
+ * window may be dropped inside a call, with code of ours still to run:
+ * unload waits for that too (synchronize_rcu_tasks()).
  */
 #ifndef _DDW_H
 #define _DDW_H
@@ -240,7 +247,7 @@ extern struct iommu_table_group_ops ddw_ops;
 struct ddw_pe *ddw_pe_find(struct iommu_table_group *tg);
 struct device_node *ddw_pe_node_of(struct pci_dev *pdev);
 struct ddw_pe *ddw_pe_add(struct pci_dev *pdev);
-void ddw_pe_install(struct ddw_pe *pe);
+void ddw_pe_install(struct ddw_pe *pe, struct iommu_table_group_ops *ops);
 void ddw_pe_free(struct ddw_pe *pe);
 void ddw_group_fields_apply(struct iommu_table_group *tg,
 			    const struct group_fields *f);

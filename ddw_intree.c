@@ -45,7 +45,7 @@ void pseries_ddw_dev_setup(struct pci_dev *pdev)
 	struct ddw_pe *pe = ddw_pe_add(pdev);
 
 	if (pe)
-		ddw_pe_install(pe);
+		ddw_pe_install(pe, &ddw_ops);
 }
 
 /**

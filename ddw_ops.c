@@ -35,7 +35,6 @@
 #include <linux/slab.h>
 #include <asm/iommu.h>
 #include <asm/pci-bridge.h>
-#include <asm/tce_range.h>
 
 #include "ddw.h"
 #include "tce_userspace_view.h"
@@ -80,21 +79,6 @@ static struct tce_window *window_new(struct ddw_pe *pe, u32 liobn, u64 start,
 
 	return tce_window_create(&params, tce_hcall_backend());
 }
-
-/**
- * tce_range_ops_of() - range operations for a table made by this code
- * @tbl: any iommu_table.
- *
- * For VFIO backends, which look it up with symbol_get() so that they do not
- * depend on this module; see <asm/tce_range.h>.
- *
- * Return: the operations, or NULL when @tbl is not ours.
- */
-const struct tce_range_ops *tce_range_ops_of(struct iommu_table *tbl)
-{
-	return tbl ? tce_window_range_ops(tbl) : NULL;
-}
-EXPORT_SYMBOL_GPL(tce_range_ops_of);
 
 static int open_default_window(struct ddw_pe *pe, u64 size,
 			       struct ddw_slot *slot)
@@ -301,7 +285,11 @@ static struct ddw_owner *owner_find(struct ddw_pe *pe, struct device *dev)
 	return NULL;
 }
 
-/* First owner: clear the PE of host windows, keep the default table */
+/*
+ * First owner: clear the PE of host windows, keep the default table. The
+ * module reference held while the PE is owned is taken and dropped inside
+ * the call, which the module's unload waits out (ddw_module.c).
+ */
 static int pe_take(struct ddw_pe *pe)
 {
 	int ret;
@@ -434,16 +422,18 @@ static bool window_geometry_valid(u32 page_shift, u64 window_size)
 }
 
 /*
- * Bytes the view of such a window needs up front: its chunk directory.
- * Chunks (about 8K per 512 entries in use) are allocated on demand and not
- * part of this figure, which the VFIO backend charges to locked_vm.
+ * Bytes the view of such a window can grow to: its chunk directory, and
+ * every chunk (about 8K per 512 entries) as a user who maps the whole
+ * window makes us allocate them. The VFIO backends charge this figure to
+ * locked_vm at creation, as they charge an in-tree table's userspace
+ * view, so that the user pays up front for all a window can cost.
  */
 static unsigned long ddw_get_table_size(__u32 page_shift, __u64 window_size,
 					__u32 levels)
 {
 	if (levels > 1 || !window_geometry_valid(page_shift, window_size))
 		return 0;
-	return tce_view_directory_bytes(window_size >> page_shift);
+	return tce_view_max_bytes(window_size >> page_shift);
 }
 
 static int check_create(struct iommu_table_group *tg, int num,
@@ -695,13 +685,14 @@ struct ddw_pe *ddw_pe_add(struct pci_dev *pdev)
 /**
  * ddw_pe_install() - install our ops on a listed PE
  * @pe: the PE, from ddw_pe_add().
+ * @ops: &ddw_ops, or the module's ops that call them (ddw_module.c).
  *
  * Reads the PE's DDW capabilities from the device tree and the platform,
  * saves the table group fields we override and sets ours, then the ops;
  * the ops the table group had become @pe->orig_ops (NULL when they were
- * ours already). Adds the PE's debugfs files.
+ * @ops already). Adds the PE's debugfs files.
  */
-void ddw_pe_install(struct ddw_pe *pe)
+void ddw_pe_install(struct ddw_pe *pe, struct iommu_table_group_ops *ops)
 {
 	struct iommu_table_group *tg = pe->table_group;
 	struct group_fields f;
@@ -711,9 +702,9 @@ void ddw_pe_install(struct ddw_pe *pe)
 	pe_compute_fields(pe, &f);
 
 	mutex_lock(&ddw_mutex);
-	pe->orig_ops = tg->ops != &ddw_ops ? tg->ops : NULL;
+	pe->orig_ops = tg->ops != ops ? tg->ops : NULL;
 	ddw_group_fields_apply(tg, &f);
-	WRITE_ONCE(tg->ops, &ddw_ops);
+	WRITE_ONCE(tg->ops, ops);
 	pe->managed = true;
 	mutex_unlock(&ddw_mutex);
 

@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Range operations (<asm/tce_range.h>) for any iommu_table, built only
- * on the iommu_table_ops contract: it_ops->xchg_no_kill() per entry,
- * it_ops->useraddrptr() for the user address of each entry when the table
- * keeps them, and iommu_tce_kill() for the range before returning, so that
- * both operations have written the hardware when they return, as the
- * header asks. The VFIO backend uses them on every table whose platform
- * has no range operations of its own.
+ * The range operations of iommu_table_ops (xchg_range, clear_range) for a
+ * table without them, built only on the entry-by-entry contract:
+ * it_ops->xchg_no_kill() per entry, it_ops->useraddrptr() for the user
+ * address of each entry when the table keeps them, and iommu_tce_kill()
+ * for the range before returning, so that both operations have written
+ * the hardware when they return, as struct iommu_table_ops asks.
+ * iommu_tce_xchg_range() and iommu_tce_clear_range() use them on every
+ * table whose ops have no range operations of their own.
  *
  * The exchange goes through it_ops->xchg_no_kill() rather than
  * iommu_tce_xchg_no_kill(): the latter only adds marking the old page
- * dirty, which <asm/tce_range.h> leaves to the caller (it needs the mm, which a
- * range operation does not get).
+ * dirty, which the range operations leave to the caller (it needs the mm,
+ * which a range operation does not get).
  */
 
 #include <linux/dma-direction.h>
@@ -20,7 +21,6 @@
 
 #include <asm/iommu.h>
 #include <asm/tce.h>
-#include <asm/tce_range.h>
 
 #define GENERIC_PERM_MASK	(TCE_PCI_READ | TCE_PCI_WRITE)
 
@@ -90,8 +90,20 @@ static void generic_undo(struct iommu_table *tbl, unsigned long entry,
 	}
 }
 
-static int generic_exchange(struct iommu_table *tbl, unsigned long entry,
-			    unsigned long n, struct tce_range_entry *st)
+/**
+ * tce_range_generic_xchg() - iommu_table_ops.xchg_range on xchg_no_kill
+ * @tbl: the table.
+ * @entry: first absolute entry.
+ * @n: number of entries.
+ * @st: @n new values in, the old ones out.
+ *
+ * See struct iommu_table_ops.
+ *
+ * Context: process context, may sleep.
+ * Return: 0 or a negative errno.
+ */
+int tce_range_generic_xchg(struct iommu_table *tbl, unsigned long entry,
+			   unsigned long n, struct tce_range_entry *st)
 {
 	unsigned long i;
 	int ret = 0;
@@ -132,9 +144,23 @@ static unsigned long generic_empty_span(struct iommu_table *tbl,
 	return block - ((entry - tbl->it_offset) & (block - 1));
 }
 
-static long generic_clear(struct iommu_table *tbl, unsigned long entry,
-			  unsigned long n, struct tce_range_entry *old,
-			  unsigned long max, unsigned long *nr)
+/**
+ * tce_range_generic_clear() - iommu_table_ops.clear_range on xchg_no_kill
+ * @tbl: the table.
+ * @entry: first absolute entry.
+ * @n: number of entries.
+ * @old: what the cleared entries held, from @old[*@nr] on.
+ * @max: size of @old.
+ * @nr: entries in @old.
+ *
+ * See struct iommu_table_ops.
+ *
+ * Context: process context, may sleep.
+ * Return: entries gone through, or a negative errno.
+ */
+long tce_range_generic_clear(struct iommu_table *tbl, unsigned long entry,
+			     unsigned long n, struct tce_range_entry *old,
+			     unsigned long max, unsigned long *nr)
 {
 	unsigned long e = entry, end = entry + n, lo = end, hi = 0, skip;
 	struct tce_range_entry cur;
@@ -162,9 +188,3 @@ static long generic_clear(struct iommu_table *tbl, unsigned long entry,
 		iommu_tce_kill(tbl, lo, hi - lo + 1);
 	return ret ? ret : e - entry;
 }
-
-/* See include/tce_range.h */
-const struct tce_range_ops tce_range_generic_ops = {
-	.exchange = generic_exchange,
-	.clear = generic_clear,
-};

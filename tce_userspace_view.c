@@ -237,6 +237,24 @@ size_t tce_view_directory_bytes(unsigned long entries)
 }
 
 /**
+ * tce_view_max_bytes() - most memory a view of that size can hold
+ * @entries: number of entries of the window.
+ *
+ * The directory, and every chunk allocated with both its arrays: what a
+ * user who maps the whole window and sets every user address makes the
+ * kernel allocate. VFIO charges this to locked_vm when it creates the
+ * window, as it charges the whole userspace view of an in-tree table.
+ *
+ * Return: bytes of the directory and of all the chunks of the view.
+ */
+size_t tce_view_max_bytes(unsigned long entries)
+{
+	return tce_view_directory_bytes(entries) +
+	       DIV_ROUND_UP(entries, CHUNK_ENTRIES) *
+	       (sizeof(struct tce_view_chunk) + 2 * CHUNK_ARRAY_BYTES);
+}
+
+/**
  * tce_view_create() - create an empty view
  * @entries: number of entries of the window, at least 1.
  * @nid: NUMA node to allocate from, or NUMA_NO_NODE.

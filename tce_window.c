@@ -323,13 +323,33 @@ static u64 make_tce(unsigned long hpa, enum dma_data_direction dir)
 }
 
 /*
+ * After a refused write-through the caller takes the entry for unchanged:
+ * it keeps the page of @old and releases that of the TCE it asked for. The
+ * rollback leaves the new TCE in the shadow, dirty, when the hypervisor
+ * could not be read either (and the hypervisor's value when it could,
+ * which is not @old if @old was still waiting for tce_kill()): the next
+ * flush would then write a TCE whose page is gone. Put @old back, dirty
+ * when it differs from the hypervisor's, so that the shadow is what the
+ * caller holds references for. If that fails (no memory for a chunk the
+ * rollback freed), the shadow is 0 and the next flush clears the entry:
+ * the caller's page then leaks, it is never reached after its release.
+ */
+static void window_keep_old(struct tce_window *win, long idx, u64 old)
+{
+	u64 tce = old;
+
+	if (tce_view_get(win->view, idx) != old)
+		tce_view_xchg(win->view, idx, &tce, GFP_KERNEL);
+}
+
+/*
  * The caller may release the page of the old TCE as soon as this returns
  * (the in-tree VFIO backend and KVM's TCE code do, before their
  * tce_kill()), so an entry that held a TCE is written through at once;
- * if the hypervisor refuses, the shadow is rolled back to what it holds,
- * *@hpa and *@direction are left alone and the error returned, and the
- * caller keeps the page. A new TCE over an empty entry waits for
- * tce_kill(), which writes a whole range of them in batches.
+ * if the hypervisor refuses, the shadow gets the old TCE back, *@hpa and
+ * *@direction are left alone and the error returned, and the caller keeps
+ * the page. A new TCE over an empty entry waits for tce_kill(), which
+ * writes a whole range of them in batches.
  */
 static int window_xchg_no_kill(struct iommu_table *tbl, long index,
 			       unsigned long *hpa,
@@ -348,8 +368,10 @@ static int window_xchg_no_kill(struct iommu_table *tbl, long index,
 		return ret;
 	if (tce) {
 		ret = tce_window_flush(win, index, 1);
-		if (ret)
+		if (ret) {
+			window_keep_old(win, idx, tce);
 			return ret;
+		}
 	}
 
 	*direction = iommu_tce_direction(tce);
@@ -439,7 +461,13 @@ static void window_free(struct iommu_table *tbl)
 	win->view = NULL;
 	kfree(win->tce_list);
 	win->tce_list = NULL;
-	/* iommu_table_free() kfree()s the window right after we return */
+	/*
+	 * iommu_table_free() kfree()s the window right after we return. The
+	 * reference may be the module's last: what is left of this function
+	 * after it does not sleep, and the module's unload waits for every
+	 * task to pass a voluntary context switch before it frees our code
+	 * (ddw_module.c).
+	 */
 	module_put(THIS_MODULE);
 }
 
@@ -464,8 +492,23 @@ static long window_range_index(struct tce_window *win, unsigned long entry,
 	return idx;
 }
 
-static int window_range_xchg(struct iommu_table *tbl, unsigned long entry,
-			     unsigned long n, struct tce_range_entry *st)
+/**
+ * tce_window_xchg_range() - iommu_table_ops.xchg_range of a window
+ * @tbl: the table of a window.
+ * @entry: first absolute entry.
+ * @n: number of entries.
+ * @st: @n new values in, the old ones out.
+ *
+ * The new TCEs are written with one put_many per 512-entry chunk (put for
+ * one entry, stuff when all are zero) under the chunk's lock; see struct
+ * iommu_table_ops for the contract.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -EINVAL for a range outside the window, -ENOMEM, or the errno
+ * of the refused hypercall.
+ */
+int tce_window_xchg_range(struct iommu_table *tbl, unsigned long entry,
+			  unsigned long n, struct tce_range_entry *st)
 {
 	struct tce_window *win = to_window(tbl);
 	struct tce_view_writer w = { .sink = &window_sink, .ctx = win };
@@ -478,9 +521,26 @@ static int window_range_xchg(struct iommu_table *tbl, unsigned long entry,
 	return w.hstatus ? tce_hstatus_to_errno(w.hstatus) : ret;
 }
 
-static long window_range_clear(struct iommu_table *tbl, unsigned long entry,
-			       unsigned long n, struct tce_range_entry *old,
-			       unsigned long max, unsigned long *nr)
+/**
+ * tce_window_clear_range() - iommu_table_ops.clear_range of a window
+ * @tbl: the table of a window.
+ * @entry: first absolute entry.
+ * @n: number of entries.
+ * @old: what the cleared entries held, from @old[*@nr] on.
+ * @max: size of @old.
+ * @nr: entries in @old.
+ *
+ * Each chunk is cleared with one stuff from its first to its last used
+ * entry under the chunk's lock; see struct iommu_table_ops for the
+ * contract.
+ *
+ * Context: process or atomic context.
+ * Return: entries gone through, or -EINVAL for a range outside the window,
+ * or the errno of the refused hypercall.
+ */
+long tce_window_clear_range(struct iommu_table *tbl, unsigned long entry,
+			    unsigned long n, struct tce_range_entry *old,
+			    unsigned long max, unsigned long *nr)
 {
 	struct tce_window *win = to_window(tbl);
 	struct tce_view_writer w = { .sink = &window_sink, .ctx = win };
@@ -495,24 +555,6 @@ static long window_range_clear(struct iommu_table *tbl, unsigned long entry,
 	err = tce_hstatus_to_errno(w.hstatus);
 	record_error(win, entry, n, w.hstatus, err, "rolled back");
 	return err;
-}
-
-static const struct tce_range_ops window_range_ops = {
-	.exchange = window_range_xchg,
-	.clear = window_range_clear,
-};
-
-/**
- * tce_window_range_ops() - the range operations of a table, if it is a window
- * @tbl: any iommu_table.
- *
- * See <asm/tce_range.h>.
- *
- * Return: the operations, or NULL when @tbl is not a window of ours.
- */
-const struct tce_range_ops *tce_window_range_ops(struct iommu_table *tbl)
-{
-	return tce_window_from_table(tbl) ? &window_range_ops : NULL;
 }
 
 static bool params_valid(const struct tce_window_params *p)
@@ -547,7 +589,8 @@ static void table_init(struct iommu_table *tbl,
 	 */
 	tbl->it_level_size = TCE_VIEW_CHUNK_ENTRIES;
 	tbl->it_nid = p->nid;
-	tbl->it_allocated_size = tce_view_directory_bytes(entries);
+	/* What the in-tree VFIO backend uncharges from locked_vm on free */
+	tbl->it_allocated_size = tce_view_max_bytes(entries);
 	tbl->it_ops = &tce_window_ops;
 	INIT_LIST_HEAD_RCU(&tbl->it_group_list);
 	kref_init(&tbl->it_kref);

@@ -6,11 +6,12 @@
  * A container owns up to IOMMU_TABLE_GROUP_MAX_TABLES DMA windows. Each
  * window is one struct iommu_table, the primary, created by the platform
  * through the first group's iommu_table_group_ops and set on every group
- * of the container. TCEs are programmed through range operations
- * (<asm/tce_range.h>), which write the hardware before they return:
- * those of our platform module (pseries_tce_ddw) on a table it made, the
- * generic ones of tce_range_generic.c, on the iommu_table_ops contract,
- * on any other. MAP and UNMAP go in batches of TCE_BATCH entries.
+ * of the container. TCEs are programmed through the range operations of
+ * the table (iommu_tce_xchg_range(), iommu_tce_clear_range()), which write
+ * the hardware before they return: the table's own when its
+ * iommu_table_ops have them (those of the pSeries DDW windows do), generic
+ * ones on xchg_no_kill, useraddrptr and tce_kill otherwise. MAP and UNMAP
+ * go in batches of TCE_BATCH entries.
  *
  * Several groups: on pSeries a table is the hypervisor table of one PE
  * (one LIOBN), so set_window() of the primary on another group fails with
@@ -68,7 +69,6 @@
 #include <asm/iommu.h>
 #include <asm/mmu_context.h>
 #include <asm/tce.h>
-#include <asm/tce_range.h>
 
 #include "vfio.h"
 
@@ -82,16 +82,15 @@
 #define TCE_BATCH		512
 
 /*
- * A DMA window: the table, its range operations when the platform offers
- * them, and the locked_vm charged for its memory. The other fields are
- * kept for the primary only: the geometry it was created with, how many
- * groups hold a mirror of it, how many entries own a reference, and the
- * first error of a clear the hardware refused (the entries it could not
- * clear keep their references; the window takes no new mapping).
+ * A DMA window: the table and the locked_vm charged for its memory. The
+ * other fields are kept for the primary only: the geometry it was created
+ * with, how many groups hold a mirror of it, how many entries own a
+ * reference, and the first error of a clear the hardware refused (the
+ * entries it could not clear keep their references; the window takes no
+ * new mapping).
  */
 struct tce_window {
 	struct iommu_table *tbl;
-	const struct tce_range_ops *range;
 	unsigned long locked_pages;
 	u64 size;
 	u32 levels;
@@ -772,7 +771,7 @@ static int tce_table_xchg(struct tce_container *c, int num,
 	unsigned long i, stuck = 0;
 	int ret;
 
-	ret = w->range->exchange(w->tbl, entry, n, st);
+	ret = iommu_tce_xchg_range(w->tbl, entry, n, st);
 	if (!ret)
 		return 0;
 	/* The hardware holds the old TCEs again once killed */
@@ -806,7 +805,8 @@ static int tce_table_take(struct tce_container *c, struct tce_window *w,
 	*dropped = 0;
 	while (n) {
 		nr = 0;
-		walked = w->range->clear(w->tbl, entry, n, old, TCE_BATCH, &nr);
+		walked = iommu_tce_clear_range(w->tbl, entry, n, old, TCE_BATCH,
+					       &nr);
 		if (owns)
 			*dropped += tce_drop_olds(c, w->tbl, old, nr);
 		if (walked < 0)
@@ -1182,25 +1182,6 @@ static bool tce_table_usable(struct tce_container *c, struct iommu_table *tbl,
 			(U64_MAX >> page_shift);
 }
 
-/*
- * The range operations of @tbl: those of our platform module when it made
- * the table, looked up without depending on that module (they stay valid
- * while the table lives: it holds a reference on the module that made
- * it), otherwise the generic ones on the iommu_table_ops.
- */
-static const struct tce_range_ops *tce_range_ops_find(struct iommu_table *tbl)
-{
-	const struct tce_range_ops *(*ops_of)(struct iommu_table *tbl);
-	const struct tce_range_ops *ops = NULL;
-
-	ops_of = symbol_get(tce_range_ops_of);
-	if (ops_of) {
-		ops = ops_of(tbl);
-		symbol_put(tce_range_ops_of);
-	}
-	return ops ?: &tce_range_generic_ops;
-}
-
 /* Release a table (primary or mirror) and its locked_vm charge */
 static void tce_table_free(struct tce_container *c, struct tce_window *w)
 {
@@ -1213,7 +1194,6 @@ static void tce_table_free(struct tce_container *c, struct tce_window *w)
 static void tce_table_swap(struct tce_window *a, struct tce_window *b)
 {
 	swap(a->tbl, b->tbl);
-	swap(a->range, b->range);
 	swap(a->locked_pages, b->locked_pages);
 }
 
@@ -1247,7 +1227,6 @@ static int tce_table_create(struct tce_container *c,
 		return ret;
 	}
 	w->tbl = tbl;
-	w->range = tce_range_ops_find(tbl);
 	w->locked_pages = locked;
 	w->size = size;
 	w->levels = levels;

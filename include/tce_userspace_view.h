@@ -44,7 +44,7 @@
 
 #include <linux/gfp.h>
 #include <linux/types.h>
-#include <asm/tce_range.h>
+#include <asm/iommu.h>
 
 /* Entries per chunk: one 4K page of 64-bit TCEs */
 #define TCE_VIEW_CHUNK_ENTRIES	512
@@ -111,5 +111,6 @@ unsigned long tce_view_mapped(struct tce_view *view);
 unsigned long tce_view_dirty(struct tce_view *view);
 size_t tce_view_bytes(struct tce_view *view);
 size_t tce_view_directory_bytes(unsigned long entries);
+size_t tce_view_max_bytes(unsigned long entries);
 
 #endif /* _TCE_USERSPACE_VIEW_H */

@@ -27,7 +27,6 @@
 
 #include "tce_backend.h"
 
-struct tce_range_ops;
 struct tce_view;
 
 /**
@@ -94,6 +93,10 @@ int tce_window_fetch_error(struct tce_window *win);
 unsigned long tce_window_mapped(struct tce_window *win);
 size_t tce_window_view_bytes(struct tce_window *win);
 unsigned long tce_stuff_max(void);
-const struct tce_range_ops *tce_window_range_ops(struct iommu_table *tbl);
+int tce_window_xchg_range(struct iommu_table *tbl, unsigned long entry,
+			  unsigned long n, struct tce_range_entry *st);
+long tce_window_clear_range(struct iommu_table *tbl, unsigned long entry,
+			    unsigned long n, struct tce_range_entry *old,
+			    unsigned long max, unsigned long *nr);
 
 #endif /* _TCE_WINDOW_H */

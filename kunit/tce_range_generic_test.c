@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * KUnit suite of the VFIO backend's generic range operations
- * (tce_range_generic.c), which the backend uses over platform ops without
- * range operations of their own, here driving the iommu_table_ops of a
- * pseries_tce_ddw window over the fake TCE backend.
- *
- * Out of tree only: the operations are linked into this module from the
- * backend's source; in tree they are part of the VFIO backend, which a
- * built-in suite cannot reach.
+ * KUnit suite of the generic range operations (tce_range_generic.c), which
+ * iommu_tce_xchg_range() and iommu_tce_clear_range() use on a table whose
+ * iommu_table_ops have no range operations of their own, here driving the
+ * entry-by-entry iommu_table_ops of a pseries_tce_ddw window over the fake
+ * TCE backend. In tree they are built in (arch/powerpc/kernel/); out of
+ * tree this module links its own copy (range_generic_under_test.c).
  */
 
 #include <kunit/resource.h>
@@ -20,19 +18,15 @@
 #include <asm/hvcall.h>
 #include <asm/iommu.h>
 #include <asm/tce.h>
-#include <asm/tce_range.h>
 
 #include "tce_fake.h"
 #include "tce_window.h"
 
-#ifdef MODULE
-
 /*
- * The generic range operations (tce_range_generic.c, which the VFIO
- * backend uses over platform ops without range operations of their own)
- * driving this window's iommu_table_ops, with the Nth backend call failing
- * for every N until the operation passes. The test keeps the references a
- * caller following <asm/tce_range.h> would hold, per entry, for the old
+ * The generic range operations driving this window's iommu_table_ops, with
+ * the Nth backend call failing for every N until the operation passes. The
+ * test keeps the references a caller following the contract of the range
+ * operations (struct iommu_table_ops) would hold, per entry, for the old
  * TCE (ref_a) and the new one (ref_b); after each run, no reference was
  * dropped for a TCE the fake still holds, and every TCE the fake holds has
  * its reference.
@@ -53,7 +47,6 @@ struct sweep {
 	struct iommu_table *tbl;
 	struct tce_fake *fake;
 	unsigned long first;
-	const struct tce_range_ops *ops;
 	struct tce_range_entry *st;
 	bool *ref_a;
 	bool *ref_b;
@@ -130,9 +123,9 @@ static bool sweep_clear(struct sweep *s, unsigned long n)
 		tce_fake_fail(s->fake, TCE_FAKE_ANY, n, H_HARDWARE, 0);
 	while (e < SWEEP_ENTRIES && walked >= 0) {
 		nr = 0;
-		walked = s->ops->clear(s->tbl, s->first + e,
-				       SWEEP_ENTRIES - e, s->st, SWEEP_ENTRIES,
-				       &nr);
+		walked = tce_range_generic_clear(s->tbl, s->first + e,
+						 SWEEP_ENTRIES - e, s->st,
+						 SWEEP_ENTRIES, &nr);
 		for (k = 0; k < nr; k++)
 			sweep_drop(s, s->st[k].ua);
 		e += walked > 0 ? walked : 0;
@@ -157,8 +150,8 @@ static bool sweep_map(struct sweep *s, unsigned long n)
 	tce_fake_fail(s->fake, TCE_FAKE_ANY, n, H_HARDWARE, 0);
 	for (i = 1; n && i <= 2; i++)
 		tce_fake_fail(s->fake, TCE_FAKE_ANY, n + i, H_HARDWARE, 0);
-	ret = s->ops->exchange(s->tbl, s->first + SWEEP_LO,
-			       SWEEP_HI - SWEEP_LO, s->st);
+	ret = tce_range_generic_xchg(s->tbl, s->first + SWEEP_LO,
+				     SWEEP_HI - SWEEP_LO, s->st);
 	/*
 	 * Success: the old values go. Failure: @st is as it was, and the
 	 * caller drops the references it took for the new values, but
@@ -184,10 +177,10 @@ static void sweep_premap(struct sweep *s)
 	unsigned long i;
 
 	sweep_fill(s, SWEEP_LO, SWEEP_OLD_HI, false);
-	KUNIT_ASSERT_EQ(s->test, s->ops->exchange(s->tbl,
-						  s->first + SWEEP_LO,
-						  SWEEP_OLD_HI - SWEEP_LO,
-						  s->st), 0);
+	KUNIT_ASSERT_EQ(s->test, tce_range_generic_xchg(s->tbl,
+							s->first + SWEEP_LO,
+							SWEEP_OLD_HI - SWEEP_LO,
+							s->st), 0);
 	for (i = SWEEP_LO; i < SWEEP_OLD_HI; i++)
 		s->ref_a[i] = true;
 }
@@ -225,7 +218,6 @@ static struct sweep *sweep_new(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, s);
 	s->test = test;
 	sweep_window(s);
-	s->ops = &tce_range_generic_ops;
 	s->st = kunit_kcalloc(test, SWEEP_ENTRIES, sizeof(*s->st), GFP_KERNEL);
 	s->ref_a = kunit_kcalloc(test, SWEEP_ENTRIES, sizeof(bool), GFP_KERNEL);
 	s->ref_b = kunit_kcalloc(test, SWEEP_ENTRIES, sizeof(bool), GFP_KERNEL);
@@ -293,5 +285,3 @@ static struct kunit_suite tce_range_generic_suite = {
 };
 
 kunit_test_suites(&tce_range_generic_suite);
-
-#endif /* MODULE */

@@ -209,6 +209,11 @@ static void view_create_geometry(struct kunit *test)
 			2 * sizeof(void *));
 	KUNIT_EXPECT_EQ(test, tce_view_directory_bytes(512 * 2048),
 			2048 * sizeof(void *));
+	/* At most: every chunk with both its 4K arrays */
+	KUNIT_EXPECT_GE(test, tce_view_max_bytes(513),
+			tce_view_directory_bytes(513) + 2 * 2 * 4096);
+	KUNIT_EXPECT_LT(test, tce_view_max_bytes(513),
+			tce_view_directory_bytes(513) + 2 * (2 * 4096 + 512));
 	/* Empty: the structure and its directory, no chunk */
 	KUNIT_EXPECT_GE(test, tce_view_bytes(view),
 			tce_view_directory_bytes(513));

@@ -18,7 +18,6 @@
 #include <linux/slab.h>
 #include <asm/iommu.h>
 #include <asm/tce.h>
-#include <asm/tce_range.h>
 
 #include "tce_fake.h"
 #include "tce_userspace_view.h"
@@ -287,7 +286,7 @@ static void window_create_geometry(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, tbl->it_ops);
 	KUNIT_EXPECT_EQ(test, kref_read(&tbl->it_kref), 1);
 	KUNIT_EXPECT_EQ(test, tbl->it_allocated_size,
-			tce_view_directory_bytes(env->entries));
+			tce_view_max_bytes(env->entries));
 	KUNIT_EXPECT_PTR_EQ(test, tce_window_from_table(tbl), env->win);
 	KUNIT_EXPECT_EQ(test, env->win->liobn, WIN_LIOBN);
 	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
@@ -1183,11 +1182,14 @@ static void window_xchg_writes_old_out(struct kunit *test)
 }
 
 /*
- * A remap whose write fails: the exchange fails, the caller keeps the new
- * address (nothing handed back) and the table and the shadow still hold
- * the old TCE, whose page the caller therefore keeps.
+ * Map entry 3 (and write it to the table when @flushed), then remap it to
+ * another page with the write refused (and the read-back of the rollback
+ * too when @unreadable): the exchange fails, the caller keeps the new
+ * address (nothing handed back) and the shadow holds the old TCE, whose
+ * page the caller therefore keeps.
  */
-static void window_fail_remap(struct kunit *test)
+static struct win_env *remap_refused(struct kunit *test, bool flushed,
+				     bool unreadable)
 {
 	struct win_env *env = env_new(test, 0, 1024ULL << 12, 12,
 				      TCE_FAKE_HAS_ALL);
@@ -1195,14 +1197,53 @@ static void window_fail_remap(struct kunit *test)
 	unsigned long hpa = 0x55550000UL;
 
 	env_map(test, env, 3, 1, DMA_TO_DEVICE);
-	env_kill(env, 3, 1);
+	if (flushed)
+		env_kill(env, 3, 1);
 	tce_fake_fail(env->fake, TCE_FAKE_PUT, 1, H_HARDWARE, 0);
+	if (unreadable)
+		tce_fake_fail(env->fake, TCE_FAKE_GET, 1, H_HARDWARE, 0);
 	KUNIT_EXPECT_EQ(test, env_xchg(env, 3, &hpa, &d), -EIO);
 	KUNIT_EXPECT_EQ(test, hpa, 0x55550000UL);
 	KUNIT_EXPECT_EQ(test, d, DMA_FROM_DEVICE);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_GET), 1);
 	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), -EIO);
 	KUNIT_EXPECT_EQ(test, env_get(env, 3),
 			tce_of(env_hpa(env, 3), DMA_TO_DEVICE));
+	return env;
+}
+
+/* The table still holds the old TCE */
+static void window_fail_remap(struct kunit *test)
+{
+	struct win_env *env = remap_refused(test, true, false);
+
+	expect_table(test, env, 3, 4, DMA_TO_DEVICE);
+	expect_shadow_is_fake(test, env);
+}
+
+/*
+ * The rollback cannot read the hypervisor either: no later flush may write
+ * the new TCE, whose page the caller has released.
+ */
+static void window_fail_remap_unreadable(struct kunit *test)
+{
+	struct win_env *env = remap_refused(test, true, true);
+
+	env_kill(env, 0, 1024);
+	expect_table(test, env, 3, 4, DMA_TO_DEVICE);
+	expect_shadow_is_fake(test, env);
+}
+
+/*
+ * The old TCE was still waiting for tce_kill(): the rollback reads 0 from
+ * the hypervisor, but the caller keeps the old page and unmaps it later,
+ * so the next kill writes the old TCE.
+ */
+static void window_fail_remap_unflushed(struct kunit *test)
+{
+	struct win_env *env = remap_refused(test, false, false);
+
+	env_kill(env, 0, 1024);
 	expect_table(test, env, 3, 4, DMA_TO_DEVICE);
 	expect_shadow_is_fake(test, env);
 }
@@ -1365,7 +1406,7 @@ static void window_detach(struct kunit *test)
 	expect_table(test, env, 0, 10, DMA_BIDIRECTIONAL);
 }
 
-/* --- range operations (<asm/tce_range.h>) ----------------------------- */
+/* --- range operations (iommu_table_ops xchg_range, clear_range) -------- */
 
 #define RANGE_UA	0x7fff00000000UL
 
@@ -1427,7 +1468,6 @@ static void window_range_clear_fails(struct kunit *test)
 	const struct failure *f = test->param_value;
 	struct win_env *env = env_new(test, DDW_START, 2048ULL << 16, 16,
 				      TCE_FAKE_HAS_ALL);
-	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
 	struct tce_range_entry *st = range_new(test, env, 0, 2048,
 					       DMA_BIDIRECTIONAL);
 	struct tce_range_entry *old = kunit_kcalloc(test, 2048, sizeof(*old),
@@ -1435,10 +1475,11 @@ static void window_range_clear_fails(struct kunit *test)
 	unsigned long nr = 0;
 
 	KUNIT_ASSERT_NOT_NULL(test, old);
-	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first, 2048, st), 0);
+	KUNIT_ASSERT_EQ(test, tce_window_xchg_range(env->tbl, env->first, 2048,
+						    st), 0);
 	tce_fake_fail(env->fake, TCE_FAKE_STUFF, 3, f->status, 0);
-	KUNIT_EXPECT_EQ(test, ops->clear(env->tbl, env->first, 2048, old, 2048,
-					 &nr), f->err);
+	KUNIT_EXPECT_EQ(test, tce_window_clear_range(env->tbl, env->first, 2048,
+						     old, 2048, &nr), f->err);
 	KUNIT_EXPECT_EQ(test, nr, 1024);
 	expect_cleared(test, env, old, nr);
 	KUNIT_EXPECT_EQ(test, tce_window_fetch_error(env->win), f->err);
@@ -1449,24 +1490,13 @@ static void window_range_clear_fails(struct kunit *test)
 			tce_of(env_hpa(env, 1500), DMA_BIDIRECTIONAL));
 
 	nr = 0;
-	KUNIT_EXPECT_EQ(test, ops->clear(env->tbl, env->first, 2048, old, 2048,
-					 &nr), 2048);
+	KUNIT_EXPECT_EQ(test, tce_window_clear_range(env->tbl, env->first, 2048,
+						     old, 2048, &nr), 2048);
 	KUNIT_EXPECT_EQ(test, nr, 1024);
 	KUNIT_EXPECT_EQ(test, old[0].ua, RANGE_UA + (1024UL << 16));
 	expect_cleared(test, env, old, nr);
 	expect_table(test, env, 0, 0, DMA_NONE);
 	expect_shadow_is_fake(test, env);
-}
-
-static void window_range_ops_of(struct kunit *test)
-{
-	struct win_env *env = env_new(test, DDW_START, 1ULL << 30, 16,
-				      TCE_FAKE_HAS_ALL);
-	struct iommu_table foreign = { .it_ops = NULL };
-
-	KUNIT_EXPECT_NOT_NULL(test, tce_window_range_ops(env->tbl));
-	KUNIT_EXPECT_NULL(test, tce_window_range_ops(&foreign));
-	KUNIT_EXPECT_NULL(test, tce_window_range_ops(NULL));
 }
 
 /*
@@ -1479,16 +1509,15 @@ static void window_range_call_counts(struct kunit *test)
 {
 	struct win_env *env = env_new(test, DDW_START, 16384ULL << 16, 16,
 				      TCE_FAKE_HAS_ALL);
-	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
 	struct tce_range_entry *st, *old;
 	unsigned long i, nr = 0, bad = 0;
 
-	KUNIT_ASSERT_NOT_NULL(test, ops);
 	st = range_new(test, env, 0, 16384, DMA_BIDIRECTIONAL);
 	old = kunit_kcalloc(test, 16384, sizeof(*old), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, old);
 
-	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first, 16384, st), 0);
+	KUNIT_ASSERT_EQ(test, tce_window_xchg_range(env->tbl, env->first, 16384,
+						    st), 0);
 	for (i = 0; i < 16384; i++)
 		bad += st[i].tce || st[i].ua;
 	KUNIT_EXPECT_EQ(test, bad, 0);
@@ -1501,8 +1530,8 @@ static void window_range_call_counts(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 32);
 
 	tce_fake_reset_log(env->fake);
-	KUNIT_EXPECT_EQ(test, ops->clear(env->tbl, env->first, 16384, old,
-					 16384, &nr), 16384);
+	KUNIT_EXPECT_EQ(test, tce_window_clear_range(env->tbl, env->first, 16384,
+						     old, 16384, &nr), 16384);
 	KUNIT_EXPECT_EQ(test, nr, 16384);
 	for (i = 0; i < 16384; i++)
 		bad += old[i].tce != tce_of(env_hpa(env, i), DMA_BIDIRECTIONAL) ||
@@ -1525,15 +1554,14 @@ static void window_range_exchange_returns_old(struct kunit *test)
 {
 	struct win_env *env = env_new(test, 0x80000000ULL, 1ULL << 30, 12,
 				      TCE_FAKE_HAS_ALL);
-	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
 	struct tce_range_entry *st;
 	unsigned long i, bad = 0;
 
 	/* Entries 300 .. 1299 span three chunks; 700 is mapped entry-wise */
 	env_map(test, env, 700, 1, DMA_TO_DEVICE);
 	st = range_new(test, env, 300, 1000, DMA_FROM_DEVICE);
-	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first + 300, 1000,
-					    st), 0);
+	KUNIT_ASSERT_EQ(test, tce_window_xchg_range(env->tbl, env->first + 300,
+						    1000, st), 0);
 	KUNIT_EXPECT_EQ(test, st[400].tce,
 			tce_of(env_hpa(env, 700), DMA_TO_DEVICE));
 	KUNIT_EXPECT_EQ(test, st[0].tce, 0);
@@ -1541,8 +1569,8 @@ static void window_range_exchange_returns_old(struct kunit *test)
 	expect_table(test, env, 300, 1300, DMA_FROM_DEVICE);
 	expect_shadow_is_fake(test, env);
 
-	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first + 300, 1000,
-					    st), 0);
+	KUNIT_ASSERT_EQ(test, tce_window_xchg_range(env->tbl, env->first + 300,
+						    1000, st), 0);
 	for (i = 0; i < 1000; i++)
 		bad += st[i].tce != tce_of(env_hpa(env, 300 + i),
 					   DMA_FROM_DEVICE);
@@ -1564,15 +1592,14 @@ static void window_range_exchange_fails(struct kunit *test)
 	const struct failure *f = test->param_value;
 	struct win_env *env = env_new(test, DDW_START, 4096ULL << 16, 16,
 				      TCE_FAKE_HAS_ALL);
-	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
 	struct tce_range_entry *st = range_new(test, env, 100, 2048,
 					       DMA_FROM_DEVICE);
 	unsigned long i, bad = 0;
 
 	env_map(test, env, 1200, 1, DMA_TO_DEVICE);
 	tce_fake_fail(env->fake, TCE_FAKE_PUT_MANY, 3, f->status, 37);
-	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first + 100, 2048,
-					    st), f->err);
+	KUNIT_EXPECT_EQ(test, tce_window_xchg_range(env->tbl, env->first + 100,
+						    2048, st), f->err);
 	for (i = 0; i < 2048; i++)
 		bad += st[i].tce != tce_of(env_hpa(env, 100 + i),
 					   DMA_FROM_DEVICE) ||
@@ -1598,17 +1625,16 @@ static void window_range_exchange_zeros(struct kunit *test)
 {
 	struct win_env *env = env_new(test, DDW_START, 4096ULL << 16, 16,
 				      TCE_FAKE_HAS_ALL);
-	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
 	struct tce_range_entry *st = range_new(test, env, 600, 3,
 					       DMA_BIDIRECTIONAL);
 	struct tce_range_entry zeros[3] = { 0 };
 	unsigned long i, bad = 0;
 
-	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first + 600, 3, st),
-			0);
+	KUNIT_ASSERT_EQ(test, tce_window_xchg_range(env->tbl, env->first + 600,
+						    3, st), 0);
 	tce_fake_reset_log(env->fake);
-	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first + 600, 3,
-					    zeros), 0);
+	KUNIT_EXPECT_EQ(test, tce_window_xchg_range(env->tbl, env->first + 600,
+						    3, zeros), 0);
 	for (i = 0; i < 3; i++)
 		bad += zeros[i].tce != tce_of(env_hpa(env, 600 + i),
 					      DMA_BIDIRECTIONAL) ||
@@ -1622,8 +1648,8 @@ static void window_range_exchange_zeros(struct kunit *test)
 
 	memset(zeros, 0, sizeof(zeros));
 	tce_fake_reset_log(env->fake);
-	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first + 2000, 3,
-					    zeros), 0);
+	KUNIT_EXPECT_EQ(test, tce_window_xchg_range(env->tbl, env->first + 2000,
+						    3, zeros), 0);
 	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_ANY), 0);
 	KUNIT_EXPECT_LT(test, tce_window_view_bytes(env->win),
 			tce_view_directory_bytes(env->entries) + 512);
@@ -1634,20 +1660,19 @@ static void window_range_limits(struct kunit *test)
 {
 	struct win_env *env = env_new(test, 0x80000000ULL, 1024ULL << 12, 12,
 				      TCE_FAKE_HAS_ALL);
-	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
 	struct tce_range_entry *st = range_new(test, env, 0, 2, DMA_TO_DEVICE);
 	struct tce_range_entry old[2];
 	unsigned long nr = 0;
 
-	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first - 1, 2, st),
-			-EINVAL);
-	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first + 1023, 2, st),
-			-EINVAL);
-	KUNIT_EXPECT_EQ(test, ops->exchange(env->tbl, env->first, 0, st),
-			-EINVAL);
+	KUNIT_EXPECT_EQ(test, tce_window_xchg_range(env->tbl, env->first - 1,
+						    2, st), -EINVAL);
+	KUNIT_EXPECT_EQ(test, tce_window_xchg_range(env->tbl, env->first + 1023,
+						    2, st), -EINVAL);
+	KUNIT_EXPECT_EQ(test, tce_window_xchg_range(env->tbl, env->first, 0,
+						    st), -EINVAL);
 	KUNIT_EXPECT_EQ(test, tce_window_mapped(env->win), 0);
-	KUNIT_EXPECT_EQ(test, ops->clear(env->tbl, env->first + 1023, 2, old, 2,
-					 &nr), -EINVAL);
+	KUNIT_EXPECT_EQ(test, tce_window_clear_range(env->tbl, env->first + 1023,
+						     2, old, 2, &nr), -EINVAL);
 	KUNIT_EXPECT_EQ(test, nr, 0);
 }
 
@@ -1656,7 +1681,6 @@ static void window_range_take_in_steps(struct kunit *test)
 {
 	struct win_env *env = env_new(test, DDW_START, 4096ULL << 16, 16,
 				      TCE_FAKE_HAS_ALL);
-	const struct tce_range_ops *ops = tce_window_range_ops(env->tbl);
 	struct tce_range_entry *st = range_new(test, env, 1000, 1000,
 					       DMA_TO_DEVICE);
 	struct tce_range_entry *old = kunit_kcalloc(test, 300, sizeof(*old),
@@ -1664,13 +1688,14 @@ static void window_range_take_in_steps(struct kunit *test)
 	unsigned long nr, walked, idx = 0, total = 0, calls = 0;
 
 	KUNIT_ASSERT_NOT_NULL(test, old);
-	KUNIT_ASSERT_EQ(test, ops->exchange(env->tbl, env->first + 1000, 1000,
-					    st), 0);
+	KUNIT_ASSERT_EQ(test, tce_window_xchg_range(env->tbl, env->first + 1000,
+						    1000, st), 0);
 	env_kill(env, 0, env->entries);
 	while (idx < env->entries && calls++ < 10) {
 		nr = 0;
-		walked = ops->clear(env->tbl, env->first + idx,
-				    env->entries - idx, old, 300, &nr);
+		walked = tce_window_clear_range(env->tbl, env->first + idx,
+						env->entries - idx, old, 300,
+						&nr);
 		expect_cleared(test, env, old, nr);
 		KUNIT_EXPECT_GT(test, walked, 0);
 		if (nr)
@@ -1714,13 +1739,14 @@ static struct kunit_case tce_window_cases[] = {
 	KUNIT_CASE(window_fail_unmap),
 	KUNIT_CASE(window_xchg_writes_old_out),
 	KUNIT_CASE(window_fail_remap),
+	KUNIT_CASE(window_fail_remap_unreadable),
+	KUNIT_CASE(window_fail_remap_unflushed),
 	KUNIT_CASE(window_fail_fallback),
 	KUNIT_CASE(window_sticky_error),
 	KUNIT_CASE(window_clear_op),
 	KUNIT_CASE(window_set_op),
 	KUNIT_CASE(window_clear_all),
 	KUNIT_CASE(window_detach),
-	KUNIT_CASE(window_range_ops_of),
 	KUNIT_CASE(window_range_call_counts),
 	KUNIT_CASE(window_range_exchange_returns_old),
 	KUNIT_CASE_PARAM(window_range_exchange_fails, failure_gen_params),

@@ -4,11 +4,16 @@
 # VARIANT is plain or debug for the 6.12 kernel, plain-7.3 or debug-7.3
 # for 7.3 (see lib.sh). Reuses the build while the source version, the
 # fragments and the compiler are those it was built from.
+# scripts/kernel.sh source VERSION only extracts that kernel's source.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-variant=${1:?usage: kernel.sh plain|debug|plain-VERSION|debug-VERSION}
-version=$(variant_kernel "$variant")
+variant=${1:?usage: kernel.sh plain|debug|plain-VERSION|debug-VERSION|source VERSION}
+if [ "$variant" = source ]; then
+	version=${2:?usage: kernel.sh source VERSION}
+else
+	version=$(variant_kernel "$variant")
+fi
 flavour=$(variant_flavour "$variant")
 fragments=("$ROOT/config/pseries.config")
 [ "$flavour" = debug ] && fragments+=("$ROOT/config/debug.config")
@@ -113,6 +118,7 @@ build() {
 }
 
 extract_source
+[ "$variant" != source ] || exit 0
 [ ${#fixes[@]} = 0 ] || fix_source
 hash=$(config_hash)
 if [ -f "$kdir/vmlinux" ] && [ -f "$kdir/modules.order" ] && [ "$(cat "$kdir/bench.stamp" 2>/dev/null)" = "$hash" ]; then

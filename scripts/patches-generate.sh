@@ -4,15 +4,20 @@
 #
 # Each commit copies project sources into the tree as they are (put) and
 # applies the checked-in diff of the base tree's own files for that commit
-# (tree/NNNN-*.diff: Makefile and Kconfig lines, iommu.c and pseries.h, the
-# in-tree tests/Makefile). The sources build the same in both: they include
-# <asm/tce_range.h> and "vfio.h" (the module's Kbuild finds them in include/
-# and include/compat/), the top-level Kconfig becomes
-# arch/powerpc/platforms/pseries/Kconfig.tce. What only one build compiles
-# is in files of its own that the other leaves out: ddw_module.c (the
-# module's load-time glue) and kunit/*_under_test.c (which build the code
-# under test into the test module) out of tree, ddw_intree.c (the hooks
-# iommu.c calls) in tree.
+# (tree/NNNN-*.diff: Makefile and Kconfig lines, asm/iommu.h, kernel/iommu.c,
+# pseries/iommu.c and pseries.h, the in-tree tests/Makefile; and the two
+# lines that give the windows' iommu_table_ops their range callbacks, which
+# the kernel's struct lacks out of tree). The sources build the same in
+# both: they include <asm/iommu.h> and "vfio.h" (the module's Kbuild finds
+# the out-of-tree additions to the one and the other in include/compat/),
+# the top-level Kconfig becomes arch/powerpc/platforms/pseries/Kconfig.tce.
+# What only one build compiles is in files of its own that the other leaves
+# out: ddw_module.c (the module's load-time glue), include/compat/ (the
+# lookup of the range operations with symbol_get()),
+# vfio_iommu_spapr_tce_main.c (the backend module's main object) and
+# kunit/*_under_test.c (which build the code under test into the test
+# module) out of tree, ddw_intree.c (the hooks iommu.c calls) and
+# kunit/tce_range_ops_test.c in tree.
 
 # tree_diff N: apply tree/N-*.diff (N: the number of the commit, 4 digits)
 tree_diff() {
@@ -41,11 +46,41 @@ kernel_fix() {
 series_commits() {
 	local f
 
-	# (1) the sparse userspace view
-	put arch/powerpc/include/asm/tce_range.h "$ROOT/include/asm/tce_range.h"
+	# (1) the range operations of iommu_table_ops, and their default
+	put arch/powerpc/kernel/tce_range_generic.c "$ROOT/tce_range_generic.c"
+	tree_diff 0001
+	commit "$(msg <<-'EOF'
+	powerpc/iommu: Add optional range operations to iommu_table_ops
+
+	VFIO and KVM update TCEs one at a time through
+	iommu_table_ops::xchg_no_kill, keep the user address of each through
+	useraddrptr, and then call tce_kill on the range. A platform that could
+	write a whole range with one hypercall per 512 entries (pSeries:
+	H_PUT_TCE_INDIRECT, H_STUFF_TCE) and look its tables up once per range
+	gets no chance to: every entry is a call, a lock and a lookup, and an
+	entry that held a TCE must be written through at once, since the caller
+	may release its page before tce_kill.
+
+	Add two optional callbacks: xchg_range exchanges the TCEs and user
+	addresses of a range, clear_range clears the used entries of a range
+	and hands back what they held; both have written the hardware when
+	they return, so the caller may release what a cleared entry referenced
+	at once. Callers use iommu_tce_xchg_range() and iommu_tce_clear_range(),
+	which fall back to generic implementations (tce_range_generic.c) on
+	xchg_no_kill, useraddrptr and tce_kill for tables without them, so that
+	a caller has one path for every table. The entry type and the contract
+	live in asm/iommu.h with the other callbacks; the generic code is built
+	with iommu.c.
+
+	No table sets the callbacks yet: the pSeries TCE window of this series
+	does, and the VFIO backend is the first caller.
+	EOF
+	)"
+
+	# (2) the sparse userspace view
 	put "$PDIR/tce_userspace_view.h" "$ROOT/include/tce_userspace_view.h"
 	put "$PDIR/tce_userspace_view.c" "$ROOT/tce_userspace_view.c"
-	tree_diff 0001
+	tree_diff 0002
 	commit "$(msg <<-'EOF'
 	powerpc/pseries: Add an on-demand TCE userspace view
 
@@ -62,20 +97,19 @@ series_commits() {
 	user address. Memory is proportional to what is mapped.
 
 	Besides one entry at a time, the view exchanges and takes back whole
-	ranges under one lock per chunk, in the entry format of
-	<asm/tce_range.h>, the range operations VFIO will use through the next
-	patches.
+	ranges under one lock per chunk, in the entry format of the range
+	operations of iommu_table_ops (struct tce_range_entry).
 
 	The TCE window of the next patch is its first user.
 	EOF
 	)"
 
-	# (2) the TCE window with batched hypercalls
+	# (3) the TCE window with batched hypercalls
 	put "$PDIR/tce_backend.h" "$ROOT/include/tce_backend.h"
 	put "$PDIR/tce_window.h" "$ROOT/include/tce_window.h"
 	put "$PDIR/tce_hcall.c" "$ROOT/tce_hcall.c"
 	put "$PDIR/tce_window.c" "$ROOT/tce_window.c"
-	tree_diff 0002
+	tree_diff 0003
 	commit "$(msg <<-'EOF'
 	powerpc/pseries: Add a TCE window with batched hypercalls
 
@@ -99,20 +133,22 @@ series_commits() {
 
 	A caller that maps or clears a whole range still pays a function call,
 	a lock and a view lookup per entry through xchg_no_kill and
-	useraddrptr. The window also offers the range operations of
-	<asm/tce_range.h>: exchange the TCEs and user addresses of a range,
-	and take back what a range holds, one lock per 512-entry chunk.
+	useraddrptr, and a hypercall per entry that held a TCE. The window
+	also sets the range callbacks of iommu_table_ops, xchg_range and
+	clear_range: exchange the TCEs and user addresses of a range, and take
+	back what a range holds, one lock and one hypercall per 512-entry
+	chunk.
 	EOF
 	)"
 
-	# (3) the DDW platform ops, replacing spapr_tce_table_group_ops: every
+	# (4) the DDW platform ops, replacing spapr_tce_table_group_ops: every
 	# ddw*.c/h but the module's load-time glue (ddw_module.c); ddw_intree.c
 	# has the hooks iommu.c calls
 	for f in "$ROOT"/ddw.h "$ROOT"/ddw_*.c; do
 		case $f in */ddw_module.c) continue ;; esac
 		put "$PDIR/${f##*/}" "$f"
 	done
-	tree_diff 0003
+	tree_diff 0004
 	commit "$(msg <<-'EOF'
 	powerpc/pseries/iommu: Replace the table group ops with DDW platform ops
 
@@ -148,41 +184,37 @@ series_commits() {
 	EOF
 	)"
 
-	# (4) the VFIO backend
+	# (5) the VFIO backend, one file
 	put drivers/vfio/vfio_iommu_spapr_tce.c "$ROOT/vfio_iommu_spapr_tce.c"
-	put drivers/vfio/vfio_iommu_spapr_tce_main.c "$ROOT/vfio_iommu_spapr_tce_main.c"
-	put drivers/vfio/tce_range_generic.c "$ROOT/tce_range_generic.c"
-	tree_diff 0004
 	commit "$(msg <<-'EOF'
 	vfio/spapr_tce: Rework the sPAPR TCE IOMMU backend
 
 	Replace the backend with one that only uses the iommu_table_group_ops
 	and iommu_table_ops contract, so that it runs over any platform ops,
-	and that lets the platform batch. Every table gets the range
-	operations of <asm/tce_range.h>: the platform's where it offers them
-	(the pSeries window of this series, found with symbol_get() so that
-	the backend keeps working over other platform ops), otherwise generic
-	ones built on xchg_no_kill, useraddrptr and tce_kill
-	(tce_range_generic.c). A map then has one path: exchange on the
-	primary table, then on each mirror, undo in reverse on failure; an
-	unmap has one: clear, then drop the references of exactly the entries
-	cleared, so that a TCE the hypervisor may still hold keeps its page.
-	Both work in 512-entry batches with buffers allocated once per
-	container, charged to the user.
+	and that lets the platform batch: it programs TCEs through
+	iommu_tce_xchg_range() and iommu_tce_clear_range(), the table's range
+	callbacks where it has them (the pSeries window of this series), the
+	generic ones on xchg_no_kill, useraddrptr and tce_kill otherwise. A map
+	then has one path: exchange on the primary table, then on each mirror,
+	undo in reverse on failure; an unmap has one: clear, then drop the
+	references of exactly the entries cleared, so that a TCE the
+	hypervisor may still hold keeps its page. Both work in 512-entry
+	batches with buffers allocated once per container, charged to the
+	user.
 
 	The user ABI (VFIO_SPAPR_TCE_*_IOMMU, the v2 ioctls, the EEH
 	operations) is unchanged.
 	EOF
 	)"
 
-	# (5) the KUnit suites, built in: the *_under_test.c wrappers stay out
+	# (6) the KUnit suites, built in: the *_under_test.c wrappers stay out
 	for f in "$ROOT"/kunit/*.[ch]; do
 		case $f in *_under_test.c) continue ;; esac
 		put "$PDIR/tests/${f##*/}" "$f"
 	done
 	put "$PDIR/tests/.kunitconfig" "$ROOT/kunit/.kunitconfig"
 	put "$PDIR/Kconfig.tce" "$ROOT/Kconfig"
-	tree_diff 0005
+	tree_diff 0006
 	commit "$(msg <<-'EOF'
 	powerpc/pseries: Add KUnit tests for the TCE window
 
@@ -190,14 +222,20 @@ series_commits() {
 	in-memory fake of the TCE hypercalls that records each call and can
 	fail the Nth one: chunk allocation and freeing, the shadow, how dirty
 	ranges become H_STUFF_TCE/H_PUT_TCE_INDIRECT/H_PUT_TCE calls, and the
-	rollback on a hypervisor error.
+	rollback on a hypervisor error. Test the range operations of
+	iommu_table_ops the same way: the generic ones over the window's
+	entry-by-entry ops, failing each call in turn, never release a page a
+	TCE still maps; iommu_tce_xchg_range() and iommu_tce_clear_range() go
+	through the window's callbacks (one H_STUFF_TCE per 512 entries
+	cleared) and through the generic ones for a table without them (one
+	call per entry).
 
 	    ./tools/testing/kunit/kunit.py run --arch=powerpc \
 	        --kunitconfig=arch/powerpc/platforms/pseries/tests
 	EOF
 	)"
 
-	# (6..) fixes of the base tree that VFIO users of pSeries need,
+	# (7..) fixes of the base tree that VFIO users of pSeries need,
 	# independent of the patches above (kernel-fixes/, in name order)
 	for f in "$ROOT"/kernel-fixes/*.patch; do
 		kernel_fix "$f"

@@ -9,8 +9,11 @@
  * Layout, H = the huge page size of the MMU (hash: 16M, radix: 2M):
  *   [SEG - H, SEG) one hugetlb page, [SEG, SEG + H) ordinary pages (no
  *   THP, faulted in last to first so that they are not physically
- *   contiguous), SEG = 0x50000000: under hash a 256M segment holds one
- *   page size, so the halves sit on either side of a segment boundary.
+ *   contiguous), SEG a 256M boundary below 4G: under hash a segment holds
+ *   one page size, so the halves sit on either side of a segment
+ *   boundary. SEG is the first of a few candidates where both halves are
+ *   free (the heap of a static program starts at a random place up to 1G
+ *   above it under radix, and may hold the first one).
  * Every 64K of the region holds its own pattern, written by the CPU. The
  * device only ever reads the region: a wrong TCE must not let it write
  * someone else's memory. It copies what it read to a sink page, separately
@@ -39,7 +42,6 @@
 
 #define SZ_64K		0x10000ull
 #define SZ_1G		0x40000000ull
-#define SEG		0x50000000ul
 #define PAT_MAGIC	0xc0de000000000000ull
 
 struct mix {
@@ -50,6 +52,7 @@ struct mix {
 	size_t hsize;
 	size_t npages;		/* 64K pages in each half */
 	uint8_t *region;	/* hsize huge, then hsize ordinary */
+	uintptr_t seg;		/* region + hsize: a 256M boundary */
 	uint8_t *sink;		/* SZ_64K, in the default window */
 	uint64_t sink_iova;
 	bool ordinary_contig;	/* the ordinary half is one aligned block */
@@ -130,27 +133,60 @@ static bool ordinary_contiguous(const struct mix *m)
 	return true;
 }
 
-static void region_alloc(struct mix *m)
+/*
+ * The two halves around @seg; false with errno EEXIST when something of
+ * this process is mapped there already. Any other failure skips the test.
+ */
+static bool region_alloc_at(struct mix *m, uintptr_t seg)
 {
 	const char *why = NULL;
 	size_t len = m->hsize;
-	void *huge = (void *)(SEG - m->hsize);
+	void *huge = (void *)(seg - m->hsize);
 
-	if (!buf_alloc_huge_at(huge, &len, m->hshift, &why))
+	if (!buf_alloc_huge_at(huge, &len, m->hshift, &why)) {
+		if (errno == EEXIST)
+			return false;
 		tap_skip_all("%s", why);
+	}
 	if (len != m->hsize)
 		tap_skip_all("no %zu kB hugepages (got %zu kB)",
 			     m->hsize >> 10, len >> 10);
-	if (!ordinary_alloc_at((void *)SEG, m->hsize))
-		tap_skip_all("cannot map ordinary pages at 0x%lx: %s", SEG,
-			     strerror(errno));
+	if (!ordinary_alloc_at((void *)seg, m->hsize)) {
+		int err = errno;
+
+		munmap(huge, len);
+		if (err == EEXIST) {
+			errno = err;
+			return false;
+		}
+		tap_skip_all("cannot map ordinary pages at 0x%lx: %s",
+			     (unsigned long)seg, strerror(err));
+	}
 	m->region = huge;
+	m->seg = seg;
+	return true;
+}
+
+static void region_alloc(struct mix *m)
+{
+	static const uintptr_t segs[] = {
+		0x50000000, 0x90000000, 0xd0000000, 0x30000000,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(segs) / sizeof(segs[0]); i++)
+		if (region_alloc_at(m, segs[i]))
+			break;
+	if (i == sizeof(segs) / sizeof(segs[0]))
+		tap_skip_all("no free 256M boundary for the region: %s",
+			     strerror(errno));
 	m->ordinary_contig = ordinary_contiguous(m);
 	tap_diag("region %p: %zu kB hugetlb page (pfn 0x%llx), then ordinary pages (pfns 0x%llx 0x%llx 0x%llx ...)%s",
-		 huge, m->hsize >> 10, (unsigned long long)page_pfn(huge),
-		 (unsigned long long)page_pfn((void *)SEG),
-		 (unsigned long long)page_pfn((void *)(SEG + SZ_64K)),
-		 (unsigned long long)page_pfn((void *)(SEG + 2 * SZ_64K)),
+		 m->region, m->hsize >> 10,
+		 (unsigned long long)page_pfn(m->region),
+		 (unsigned long long)page_pfn((void *)m->seg),
+		 (unsigned long long)page_pfn((void *)(m->seg + SZ_64K)),
+		 (unsigned long long)page_pfn((void *)(m->seg + 2 * SZ_64K)),
 		 m->ordinary_contig ? ", contiguous by chance" : "");
 }
 
