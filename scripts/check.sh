@@ -124,6 +124,9 @@ run_suite suite "$NEWEST" "jobs.debug jobs.suite"
 if wait_background patches "$series_pid"; then
 	"$ROOT/scripts/initramfs.sh" series
 	run_suite suite series jobs.series
+	# the series kernel as L1 of the nested job: L2's nvme interrupts
+	"$ROOT/scripts/initramfs-nested.sh" series
+	NESTED=1 MMU=radix run_suite nested series jobs.nested-series
 else
 	failed+=("patches")
 fi

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Pack what a nested L1 guest needs on top of the normal initramfs:
 #   scripts/initramfs-nested.sh VARIANT
-# (run after scripts/initramfs.sh VARIANT; issue 15)
+# (run after scripts/initramfs.sh VARIANT; issue 15). VARIANT plain, or
+# series: the kernel of patches/ as L1 and L2 (our code in tree; the L2
+# modules are the tree's, as for plain).
 #
 #   out/VARIANT/l2.cpio.gz           the L2 initramfs: busybox, guest/l2-init,
 #                                    the test programs, the vfio and nvme
@@ -11,6 +13,8 @@
 #   out/VARIANT/nested.cpio.gz       the L1 extras: qemu-system-ppc64 with the
 #                                    ppc64el libraries it needs (ELF NEEDED
 #                                    closure from $CACHE/roots/qemu), vof.bin,
+#                                    /nested/no_tce_vfio.so (the "noaccel"
+#                                    jobs' preload: tests/nested/no_tce_vfio.c),
 #                                    the L2 kernel (the same vmlinux, stripped)
 #                                    and l2.cpio.gz under /nested; guest.sh
 #                                    appends it to the initramfs of a NESTED=1
@@ -58,6 +62,8 @@ cp "$qroot/usr/bin/qemu-system-ppc64" "$x/usr/bin/"
 cp /usr/share/qemu/vof.bin "$x/usr/share/qemu/"
 ${CROSS}objcopy --strip-all "$kdir/vmlinux" "$x/nested/vmlinux"
 cp "$dir/l2.cpio.gz" "$x/nested/"
+${CROSS}gcc -Wall -Wextra -Werror -O2 -shared -fPIC -o "$x/nested/no_tce_vfio.so" \
+	"$ROOT/tests/nested/no_tce_vfio.c" || die "initramfs-nested[$variant]: no_tce_vfio.so"
 
 # the shared libraries QEMU needs, recursively, from the unpacked packages
 libdirs=(lib/powerpc64le-linux-gnu usr/lib/powerpc64le-linux-gnu lib64)

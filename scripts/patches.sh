@@ -189,7 +189,9 @@ cover_letter() {
 
 # ---- 3. the check -------------------------------------------------------------
 
-FRAGMENTS=("$ROOT/config/pseries.config" "$PATCHES/series.config")
+# host.config: the series kernel is an L1 host for nested KVM guests
+# (tests/jobs.nested-series), as the plain kernels are
+FRAGMENTS=("$ROOT/config/pseries.config" "$ROOT/config/host.config" "$PATCHES/series.config")
 
 # kmake ARGS...: make in the series tree, into $SERIES_KDIR. W=1
 # always: the flags stay the same from one build to the next, so only what
