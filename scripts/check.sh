@@ -48,8 +48,15 @@ build_newest() {
 	nice -n 10 "$ROOT/scripts/kernel.sh" "$NEWEST" &&
 		nice -n 10 "$ROOT/scripts/modules.sh" "$NEWEST"
 }
+# Both background jobs read the 7.3 source: extracted first, once.
+"$ROOT/scripts/kernel.sh" source "$(variant_kernel "$NEWEST")"
 background "build-$NEWEST" build_newest
 newest_pid=$!
+# The patch series: fresh, applies, builds at every patch, style clean; its
+# kernel ($CACHE/build-series-7.3) then runs the guest suite in tree. It
+# builds beside debug-7.3, behind the 6.12 suites and the debug-7.3 suite.
+background patches nice -n 10 "$ROOT/scripts/patches.sh" check
+series_pid=$!
 
 "$ROOT/scripts/dkms-check.sh" "$FIRST" || failed+=("dkms")
 # The test programs use the 6.12 uapi headers of the extracted source; the
@@ -113,11 +120,6 @@ run_suite unplug plain jobs.unplug
 NESTED=1 MMU=radix run_suite nested plain jobs.nested
 
 wait_background "build-$NEWEST" "$newest_pid" || die "check: building $NEWEST"
-# The patch series: fresh, applies, builds at every patch, style clean; its
-# kernel ($CACHE/build-series-7.3) then runs the guest suite in tree. It
-# builds while the debug-7.3 suite runs.
-background patches nice -n 10 "$ROOT/scripts/patches.sh" check
-series_pid=$!
 "$ROOT/scripts/style.sh" "${VARIANTS[@]}" || failed+=("style")
 "$ROOT/scripts/initramfs.sh" "$NEWEST"
 run_suite suite "$NEWEST" "jobs.debug jobs.suite"
