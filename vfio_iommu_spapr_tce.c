@@ -2181,7 +2181,13 @@ static void tce_group_leave_window(struct tce_container *c,
 				   struct tce_group *g, int num)
 {
 	if (!tce_groups_attached(c)) {
-		tce_clear_table(c, num);
+		/*
+		 * No caller to report a refusal to, who could try again:
+		 * try once more here, before the entries that could not be
+		 * cleared keep their registrations for the mm's lifetime.
+		 */
+		if (tce_clear_table(c, num))
+			tce_clear_table(c, num);
 	} else {
 		if (!g->mirror[num].tbl && !tce_primary_in_use(c, num))
 			tce_mirror_promote(c, g, num);
