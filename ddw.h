@@ -233,6 +233,9 @@ struct ddw_pe {
 	bool default_present;
 	struct host_direct_ddw host_direct;
 	struct ddw_slot slot[NR_WINDOWS];
+	/* closed DDWs the firmware would not remove: see stale_remove() */
+	u32 stale_liobn[NR_WINDOWS];
+	unsigned int nr_stale;
 	atomic64_t rtas_calls[NR_RTAS_KINDS];
 	atomic64_t rtas_failed[NR_RTAS_KINDS];
 	struct tce_call_stats calls;

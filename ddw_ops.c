@@ -180,6 +180,34 @@ static struct property *window_property_add(struct ddw_pe *pe,
 				ilog2(tbl->it_size) + tbl->it_page_shift);
 }
 
+/*
+ * A DDW closed while the firmware refused ibm,remove-pe-dma-window is
+ * still open there (its TCEs cleared) and holds one of the PE's windows:
+ * keep its LIOBN, to remove it again before the next creation, which it
+ * would otherwise deny, and at release.
+ */
+static void stale_add(struct ddw_pe *pe, u32 liobn)
+{
+	lockdep_assert_held(&ddw_mutex);
+	if (pe->nr_stale < ARRAY_SIZE(pe->stale_liobn))
+		pe->stale_liobn[pe->nr_stale++] = liobn;
+	else
+		pr_err("%pOF: DDW %#x left open in the firmware\n", pe->np,
+		       liobn);
+}
+
+/* Remove the stale DDWs again: those still refused stay listed */
+static void stale_remove(struct ddw_pe *pe)
+{
+	unsigned int i, n = 0;
+
+	lockdep_assert_held(&ddw_mutex);
+	for (i = 0; i < pe->nr_stale; i++)
+		if (ddw_rtas_remove(pe, pe->stale_liobn[i]))
+			pe->stale_liobn[n++] = pe->stale_liobn[i];
+	pe->nr_stale = n;
+}
+
 static int open_ddw(struct ddw_pe *pe, unsigned int page_shift,
 		    u64 window_size, struct ddw_slot *slot)
 {
@@ -190,6 +218,7 @@ static int open_ddw(struct ddw_pe *pe, unsigned int page_shift,
 	int ret;
 
 	lockdep_assert_held(&ddw_mutex);
+	stale_remove(pe);
 	ret = ddw_rtas_query(pe, &q);
 	if (ret)
 		return ret;
@@ -240,10 +269,13 @@ static int close_window(struct ddw_pe *pe, int num)
 		tce_window_clear_all(win);
 	}
 
-	if (!slot->is_default)
+	if (!slot->is_default) {
 		ret = ddw_rtas_remove(pe, win->liobn);
-	else if (pe->has_ddw && pe->has_reset)
+		if (ret)
+			stale_add(pe, win->liobn);
+	} else if (pe->has_ddw && pe->has_reset) {
 		ret = ddw_default_window_remove(pe);
+	}
 
 	if (slot->prop && of_remove_property(pe->np, slot->prop))
 		pr_warn("%pOF: cannot remove %s\n", pe->np, DMA64_PROPNAME);
@@ -313,6 +345,11 @@ static void pe_release(struct ddw_pe *pe)
 	for (i = 0; i < NR_WINDOWS; i++)
 		if (pe->slot[i].win)
 			close_window(pe, i);
+	stale_remove(pe);
+	if (pe->nr_stale)
+		pr_err("%pOF: %u DDWs left open in the firmware\n", pe->np,
+		       pe->nr_stale);
+	pe->nr_stale = 0;
 
 	ddw_host_restore(pe);
 	module_put(THIS_MODULE);

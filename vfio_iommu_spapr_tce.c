@@ -1359,17 +1359,24 @@ static int tce_window_create(struct tce_container *c, u32 page_shift,
 }
 
 /*
- * Empty window @num and remove it. Entries the hypervisor refused to clear
- * keep their references (leaked); the window goes all the same, and the
- * clear's errno is returned.
+ * Empty window @num and remove it. If the hypervisor refuses to clear
+ * entries, the window stays, failed, with those entries and their
+ * references, and the clear's errno is returned: removed, it would take
+ * the entries (which its platform clears as it closes the window) but
+ * leave their references with no entry to drop them, so the registration
+ * could never be released, and the release would find a region mapped
+ * with no failed window to account for it. A later REMOVE, or the
+ * release, clears the window again.
  */
 static int tce_window_destroy(struct tce_container *c, int num)
 {
 	int ret = tce_clear_table(c, num);
 
+	if (ret)
+		return ret;
 	tce_window_unset_groups(c, num);
 	tce_table_free(c, &c->win[num]);
-	return ret;
+	return 0;
 }
 
 static int tce_window_remove(struct tce_container *c, u64 start)
@@ -2174,7 +2181,13 @@ static void tce_group_leave_window(struct tce_container *c,
 				   struct tce_group *g, int num)
 {
 	if (!tce_groups_attached(c)) {
-		tce_clear_table(c, num);
+		/*
+		 * No caller to report a refusal to, who could try again:
+		 * try once more here, before the entries that could not be
+		 * cleared keep their registrations for the mm's lifetime.
+		 */
+		if (tce_clear_table(c, num))
+			tce_clear_table(c, num);
 	} else {
 		if (!g->mirror[num].tbl && !tce_primary_in_use(c, num))
 			tce_mirror_promote(c, g, num);

@@ -221,14 +221,22 @@ int nvme_exec(struct nvme_ctrl *n, struct nvme_queue *q, struct nvme_sqe *cmd,
 	return nvme_complete(n, q, nvme_submit(n, q, cmd), dw0);
 }
 
+void nvme_identify_cmd(struct nvme_sqe *c, uint32_t cns, uint32_t nsid,
+		       uint64_t iova)
+{
+	memset(c, 0, sizeof(*c));
+	c->cdw0 = NVME_ADM_IDENTIFY;
+	c->nsid = nsid;
+	c->prp1 = iova;
+	c->cdw10 = cns;
+}
+
 int nvme_identify(struct nvme_ctrl *n, struct nvme_queue *admin, uint32_t cns,
 		  uint32_t nsid, uint64_t iova)
 {
-	struct nvme_sqe c = {
-		.cdw0 = NVME_ADM_IDENTIFY, .nsid = nsid, .prp1 = iova,
-		.cdw10 = cns,
-	};
+	struct nvme_sqe c;
 
+	nvme_identify_cmd(&c, cns, nsid, iova);
 	return nvme_exec(n, admin, &c, NULL);
 }
 

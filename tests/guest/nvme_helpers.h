@@ -117,6 +117,8 @@ uint16_t nvme_submit(struct nvme_ctrl *n, struct nvme_queue *q,
 		     struct nvme_sqe *cmd);
 /*
  * Polls for the completion of cid, consumes it and rings the CQ doorbell.
+ * With INTx, the doorbell that empties the CQ lowers the line: a caller
+ * that wants the interrupt waits for it before calling this.
  * The NVMe status field (0 = success), or -ETIMEDOUT / -EIO (a completion
  * for another command, or a dead device). *dw0 gets the result dword.
  */
@@ -125,6 +127,9 @@ int nvme_complete(struct nvme_ctrl *n, struct nvme_queue *q, uint16_t cid,
 /* nvme_submit + nvme_complete */
 int nvme_exec(struct nvme_ctrl *n, struct nvme_queue *q, struct nvme_sqe *cmd,
 	      uint32_t *dw0);
+/* An Identify command of CNS cns for nsid into the page at iova */
+void nvme_identify_cmd(struct nvme_sqe *c, uint32_t cns, uint32_t nsid,
+		       uint64_t iova);
 int nvme_identify(struct nvme_ctrl *n, struct nvme_queue *admin, uint32_t cns,
 		  uint32_t nsid, uint64_t iova);
 /*

@@ -18,9 +18,13 @@
  *     Then MSI-X off and on again: vector 1 signals (on any kernel).
  *  3. nvme INTx: INTMC clears the interrupt masks, the admin CQ and an I/O
  *     CQ raise INTx; each completion signals the eventfd, and the user
- *     unmasks INTx once the completion is consumed. With INTMS bit 0 set
- *     (a polled driver masks every vector, as test_nvme does) a completion
- *     raises nothing until INTMC clears the bit.
+ *     unmasks INTx once the completion is consumed. The test waits for
+ *     the eventfd before it consumes a completion it checks: INTx is a
+ *     level, which the CQ head doorbell lowers, and vfio-pci's handler
+ *     signals only while the device's Interrupt Status is still set.
+ *     With INTMS bit 0 set (a polled driver masks every vector, as
+ *     test_nvme does) a completion raises nothing until INTMC clears the
+ *     bit.
  *
  * The known kernel bug: on pSeries before "powerpc/pseries/msi: Keep the
  * firmware's MSI message when an IRQ is freed" (patch 6 of patches/,
@@ -261,14 +265,21 @@ static bool nvme_io_queue(struct nvme_ctx *c, unsigned int q, int vector)
 		      vector);
 }
 
-/* READ of 4K at LBA q into the data slot on I/O queue q: its CID */
+/* READ of 4K at LBA q into the data slot */
+static void nvme_read_cmd(struct nvme_ctx *c, unsigned int q,
+			  struct nvme_sqe *cmd)
+{
+	/* 512-byte blocks at least: 4K is within one PRP page, no list */
+	nvme_rw_cmd(cmd, NVME_CMD_READ, 9, q * 8, slot_iova(c, S_DATA),
+		    SZ_4K, NULL, 0);
+}
+
+/* nvme_read_cmd() submitted on I/O queue q: its CID */
 static uint16_t nvme_read_submit(struct nvme_ctx *c, unsigned int q)
 {
 	struct nvme_sqe cmd;
 
-	/* 512-byte blocks at least: 4K is within one PRP page, no list */
-	nvme_rw_cmd(&cmd, NVME_CMD_READ, 9, q * 8, slot_iova(c, S_DATA),
-		    SZ_4K, NULL, 0);
+	nvme_read_cmd(c, q, &cmd);
 	return nvme_submit(&c->n, &c->io[q], &cmd);
 }
 
@@ -516,30 +527,54 @@ out:
 		close(efds[v]);
 }
 
-/* Where an INTx that did not come got lost */
+/*
+ * Where an INTx that did not come got lost, read before the completion
+ * is consumed: the device asserting it or not
+ */
 static void intx_diag(struct nvme_ctx *c)
 {
 	uint16_t status = 0, cmd = 0;
 
 	vfio_cfg_read(&c->d, 0x06, &status, 2);
 	vfio_cfg_read(&c->d, 0x04, &cmd, 2);
-	tap_diag("PCI status 0x%04x (INTx %s), command 0x%04x, INTMS 0x%08x",
+	tap_diag("no INTx yet, completion unconsumed: PCI status 0x%04x (INTx %s), command 0x%04x, INTMS 0x%08x",
 		 status, status & PCI_STATUS_INTX ? "asserted" : "low", cmd,
 		 nvme_rd32(&c->n, NVME_REG_INTMS));
+}
+
+/*
+ * Submits cmd on q, waits for the INTx eventfd, then consumes the
+ * completion: in that order, because the CQ head doorbell that empties
+ * the CQ makes QEMU's controller lower its INTx, and an interrupt not yet
+ * through the interrupt controller and vfio-pci's handler by then is
+ * lost (the handler signals only while the device's Interrupt Status is
+ * set). The eventfd count; *st the command's status.
+ */
+static long long intx_exec(struct nvme_ctx *c, struct nvme_queue *q,
+			   struct nvme_sqe *cmd, int efd, int *st)
+{
+	uint16_t cid = nvme_submit(&c->n, q, cmd);
+	long long got = efd_wait(efd, WAIT_MS);
+
+	if (got != 1)
+		intx_diag(c);
+	*st = nvme_complete(&c->n, q, cid, NULL);
+	return got;
 }
 
 /* One INTx per completion: wait, consume the completion, unmask */
 static void intx_round(struct nvme_ctx *c, int efd, unsigned int q,
 		       const char *what)
 {
-	uint16_t cid = nvme_read_submit(c, q);
-	long long got = efd_wait(efd, WAIT_MS);
-	int st = nvme_complete(&c->n, &c->io[q], cid, NULL);
+	struct nvme_sqe cmd;
+	long long got;
+	int st;
 
-	if (!tap_ok(got == 1 && st == 0,
-		    "nvme: %s signals the INTx eventfd (%lld, status %d)", what,
-		    got, st))
-		intx_diag(c);
+	nvme_read_cmd(c, q, &cmd);
+	got = intx_exec(c, &c->io[q], &cmd, efd, &st);
+	tap_ok(got == 1 && st == 0,
+	       "nvme: %s signals the INTx eventfd (%lld, status %d)", what,
+	       got, st);
 	tap_rc(vfio_irq_unmask(&c->d, VFIO_PCI_INTX_IRQ_INDEX), 0,
 	       "nvme: INTx unmasked after the completion");
 	got = efd_wait(efd, QUIET_MS);
@@ -575,7 +610,8 @@ static void intx_masked(struct nvme_ctx *c, int efd)
 static void nvme_intx(const char *bdf)
 {
 	static struct nvme_ctx c;
-	int efd = efd_new();
+	struct nvme_sqe cmd;
+	int efd = efd_new(), st;
 	long long got;
 	long count;
 	bool up = false;
@@ -595,12 +631,10 @@ static void nvme_intx(const char *bdf)
 		goto off;
 	tap_ok(nvme_rd32(&c.n, NVME_REG_INTMS) == 0,
 	       "nvme: INTMS 0: no vector masked");
-	tap_rc(nvme_identify(&c.n, &c.admin, 1, 0, slot_iova(&c, S_DATA)), 0,
-	       "nvme: Identify Controller");
-	got = efd_wait(efd, WAIT_MS);
-	if (!tap_ok(got == 1, "nvme: the admin completion signals INTx (%lld)",
-		    got))
-		intx_diag(&c);
+	nvme_identify_cmd(&cmd, 1, 0, slot_iova(&c, S_DATA));
+	got = intx_exec(&c, &c.admin, &cmd, efd, &st);
+	tap_rc(st, 0, "nvme: Identify Controller");
+	tap_ok(got == 1, "nvme: the admin completion signals INTx (%lld)", got);
 	tap_rc(vfio_irq_unmask(&c.d, VFIO_PCI_INTX_IRQ_INDEX), 0,
 	       "nvme: INTx unmasked");
 	if (nvme_io_queue(&c, 1, 0)) {

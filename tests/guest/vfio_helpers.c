@@ -463,12 +463,13 @@ static long long windows_file_mapped(const char *path)
 	return col < 0 ? -ENOENT : sum;
 }
 
-long long ddw_debugfs_mapped(const char *bdf)
+/* bdf's PE directory of our platform's debugfs in path; 0 or -ENOENT */
+static int ddw_debugfs_pe_dir(const char *bdf, char *path, size_t len)
 {
 	const char *root = "/sys/kernel/debug/pseries_tce_ddw";
-	char prefix[16], path[512];
+	char prefix[16];
 	struct dirent *de;
-	long long r = -ENOENT;
+	int r = -ENOENT;
 	DIR *dir;
 
 	if (access("/sys/kernel/debug/tracing", F_OK) &&
@@ -482,11 +483,42 @@ long long ddw_debugfs_mapped(const char *bdf)
 	while ((de = readdir(dir))) {
 		if (strncmp(de->d_name, prefix, strlen(prefix)))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/windows", root, de->d_name);
-		r = windows_file_mapped(path);
+		snprintf(path, len, "%s/%s", root, de->d_name);
+		r = 0;
 		break;
 	}
 	closedir(dir);
+	return r;
+}
+
+long long ddw_debugfs_mapped(const char *bdf)
+{
+	char dir[400], path[512];
+
+	if (ddw_debugfs_pe_dir(bdf, dir, sizeof(dir)))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/windows", dir);
+	return windows_file_mapped(path);
+}
+
+long long ddw_debugfs_key(const char *bdf, const char *file, const char *key)
+{
+	char dir[400], path[512], line[256], k[64];
+	long long v, r = -ENOENT;
+	FILE *f;
+
+	if (ddw_debugfs_pe_dir(bdf, dir, sizeof(dir)))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", k, &v) == 2 && !strcmp(k, key)) {
+			r = v;
+			break;
+		}
+	fclose(f);
 	return r;
 }
 
@@ -798,6 +830,8 @@ int vfio_map_bar0(struct vfio_dev *d)
 
 	if (d->device < 0)
 		return -EBADF;
+	if (d->bar0)
+		return 0;	/* mapped already: one mapping per vfio_dev */
 	r = region_info(d, VFIO_PCI_BAR0_REGION_INDEX, &ri);
 	if (r)
 		return r;

@@ -85,6 +85,11 @@ long long pinned_pages(void);
  * (or that file) is absent, e.g. under the in-tree platform ops.
  */
 long long ddw_debugfs_mapped(const char *bdf);
+/*
+ * The value of the "key value" line of file in bdf's PE directory of that
+ * debugfs (e.g. "usage", "windows"; "windows", "owners"), or -ENOENT.
+ */
+long long ddw_debugfs_key(const char *bdf, const char *file, const char *key);
 /* Polls get() (up to 3s) until it returns want; returns the last value. */
 long long settle_ll(long long (*get)(void), long long want);
 /* /proc/meminfo field in kB, -1 if absent. */
