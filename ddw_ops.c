@@ -263,9 +263,14 @@ static int close_window(struct ddw_pe *pe, int num)
 	int ret = 0;
 
 	lockdep_assert_held(&ddw_mutex);
+	/*
+	 * Not an error: IOMMUFD releases a PE before it unmaps and frees the
+	 * paging domain whose window this is (a device closed before its
+	 * iommufd), and a killed container user may leave entries too.
+	 */
 	if (tce_window_mapped(win)) {
-		pr_warn("%pOF: window %d closed with %lu TCEs, clearing\n",
-			pe->np, num, tce_window_mapped(win));
+		pr_debug("%pOF: window %d closed with %lu TCEs, clearing\n",
+			 pe->np, num, tce_window_mapped(win));
 		tce_window_clear_all(win);
 	}
 

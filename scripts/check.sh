@@ -126,6 +126,15 @@ run_suite suite "$NEWEST" "jobs.debug jobs.suite"
 if wait_background patches "$series_pid"; then
 	"$ROOT/scripts/initramfs.sh" series
 	run_suite suite series jobs.series
+	# IOMMUFD (issue 17): type1 user space over IOMMUFD's VFIO
+	# container, a kernel of its own (the kernel's iommufd selftests run
+	# by hand: tests/jobs.series-selftests)
+	if nice -n 10 "$ROOT/scripts/patches.sh" compat; then
+		"$ROOT/scripts/initramfs.sh" series-compat
+		run_suite compat series-compat jobs.iommufd-compat
+	else
+		failed+=("series-compat")
+	fi
 	# the series kernel as L1 of the nested job: L2's nvme interrupts
 	"$ROOT/scripts/initramfs-nested.sh" series
 	NESTED=1 MMU=radix run_suite nested series jobs.nested-series

@@ -17,8 +17,9 @@ ln -s busybox "$root/bin/sh"
 make -s -C "$kdir" "${KMAKE_ARGS[@]}" INSTALL_MOD_PATH="$root" INSTALL_MOD_STRIP=1 \
 	modules_install > /dev/null || die "initramfs[$variant]: modules_install"
 # The in-tree backend lives apart so that nothing loads it by accident.
+# (series-compat has none: IOMMUFD provides the container there)
 intree=$(find "$root/lib/modules/$kver" -name vfio_iommu_spapr_tce.ko)
-mv "$intree" "$root/intree/"
+[ -z "$intree" ] || mv "$intree" "$root/intree/"
 depmod -b "$root" "$kver"
 # An operator's "make install", staged for guest/tests/install (W=1 as in
 # modules.sh, so nothing is rebuilt; the guest runs depmod itself).

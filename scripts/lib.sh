@@ -31,10 +31,13 @@ die() {
 }
 
 # kbuild_dir VARIANT: where the kernel of that variant is built. The series
-# kernel's is named after the kernel the series targets.
+# kernel's is named after the kernel the series targets; series-compat is
+# that kernel with IOMMUFD's VFIO container instead of VFIO's
+# (scripts/patches.sh compat).
 kbuild_dir() {
 	case $1 in
 	series) echo "$CACHE/build-series-$SERIES_KERNEL" ;;
+	series-compat) echo "$CACHE/build-series-compat-$SERIES_KERNEL" ;;
 	*) echo "$CACHE/build-$1" ;;
 	esac
 }
@@ -52,7 +55,7 @@ SERIES_KERNEL=7.3
 # variant_kernel VARIANT: the kernel version of a variant.
 variant_kernel() {
 	case $1 in
-	series) echo "$SERIES_KERNEL" ;;
+	series | series-*) echo "$SERIES_KERNEL" ;;
 	*-*) echo "${1#*-}" ;;
 	*) echo "$DEFAULT_KERNEL" ;;
 	esac

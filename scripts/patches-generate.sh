@@ -209,7 +209,7 @@ series_commits() {
 
 	# (6) the KUnit suites, built in: the *_under_test.c wrappers stay out
 	for f in "$ROOT"/kunit/*.[ch]; do
-		case $f in *_under_test.c) continue ;; esac
+		case $f in *_under_test.c | */spapr_tce_domain_test.c) continue ;; esac
 		put "$PDIR/tests/${f##*/}" "$f"
 	done
 	put "$PDIR/tests/.kunitconfig" "$ROOT/kunit/.kunitconfig"
@@ -240,4 +240,59 @@ series_commits() {
 	for f in "$ROOT"/kernel-fixes/*.patch; do
 		kernel_fix "$f"
 	done
+
+	# (8) IOMMUFD: paging domains over the PE's windows
+	put arch/powerpc/include/asm/spapr_tce_domain.h "$ROOT/include/spapr_tce_domain.h"
+	put arch/powerpc/kernel/spapr_tce_domain.c "$ROOT/spapr_tce_domain.c"
+	put "$PDIR/tests/spapr_tce_domain_test.c" "$ROOT/kunit/spapr_tce_domain_test.c"
+	tree_diff 0008
+	commit "$(msg <<-'EOF'
+	powerpc/iommu: Add paging domains for IOMMUFD
+
+	The sPAPR TCE IOMMU offers the IOMMU core a platform domain and a
+	blocked domain, and nothing that maps: IOMMUFD cannot attach a device
+	of a POWER PE, and VFIO users are held to the legacy container, the
+	only user of the table group ops.
+
+	Add a paging domain that is one DMA window of one PE. Allocating it
+	opens the window through the table group ops (on pSeries a Dynamic DMA
+	Window created by RTAS), with the page size and size user space asks
+	for in struct iommu_hwpt_spapr_tce (IOMMU_HWPT_DATA_SPAPR_TCE), or
+	with the largest IOMMU page size the PE offers that is not larger than
+	the CPU page size and a window covering RAM. Its aperture is the bus
+	range the platform really gave, known before the first map, so that
+	IOMMUFD reserves everything else. A device of another PE gets -EINVAL
+	on attach, and IOMMUFD gives that PE a domain of its own in the same
+	IOAS: each PE keeps its own hypervisor table, as the VFIO container
+	does.
+
+	map_pages and unmap_pages go through the range operations of the
+	table (iommu_tce_xchg_range(), iommu_tce_clear_range()): one hypercall
+	per 512 entries on pSeries, in the hypervisor when they return, so
+	that IOMMUFD may unpin an unmapped range at once. A map is all or
+	nothing; an entry the hypervisor refuses to clear keeps a reference
+	on its pages (leaked, never freed) and the domain refuses further
+	maps. The blocked domain takes ownership of the PE as before, and
+	keeps it when a paging domain is detached; the platform domain gives
+	it back.
+
+	IOMMU_GET_HW_INFO reports the PE's windows (struct
+	iommu_hw_info_spapr_tce, IOMMU_HW_INFO_TYPE_SPAPR_TCE): the page sizes
+	offered, how many windows, the table levels and the default 32-bit
+	window.
+	EOF
+	)"
+
+	# (9) the VFIO device cdev on POWER
+	tree_diff 0009
+	commit "$(msg <<-'EOF'
+	vfio: Allow the device cdev with the sPAPR TCE IOMMU
+
+	VFIO_DEVICE_CDEV depended on !SPAPR_TCE_IOMMU because POWER had no
+	paging domain for IOMMUFD to attach a device to. It has one now: let
+	POWER kernels offer /dev/vfio/devices/vfioN beside the group and the
+	sPAPR container, which keep working as before (user space picks one
+	per device).
+	EOF
+	)"
 }

@@ -12,6 +12,8 @@
 #                                        $CACHE/build-series-7.3 (variant series);
 #                                        the KUnit suites (booted, parsed by kunit.py)
 #   scripts/patches.sh kunit             only the KUnit step (needs a series build)
+#   scripts/patches.sh compat            the series kernel with IOMMUFD's VFIO
+#                                        container (variant series-compat)
 #
 # The series itself (file placement, commit messages) is in
 # scripts/patches-generate.sh, the changes of the base tree's own files in
@@ -344,10 +346,33 @@ kunit() {
 	return $rc
 }
 
+# The series kernel with IOMMUFD's emulation of the VFIO container
+# (IOMMUFD_VFIO_CONTAINER, which excludes VFIO_CONTAINER and so the sPAPR
+# backend): a copy of the series build with those two options changed,
+# built incrementally, for the type1 compatibility job
+# (tests/jobs.iommufd-compat).
+compat() {
+	local dir t=$SECONDS
+	dir=$(kbuild_dir series-compat)
+	[ -f "$SERIES_KDIR/vmlinux" ] || die "patches: no series kernel (run scripts/patches.sh check)"
+	step "patches: the series kernel with IOMMUFD_VFIO_CONTAINER in $dir"
+	rm -rf "$dir"
+	cp -a "$SERIES_KDIR" "$dir"
+	"$GITREPO/scripts/config" --file "$dir/.config" \
+		-d VFIO_CONTAINER -e IOMMUFD_VFIO_CONTAINER
+	make -s -C "$GITREPO" O="$dir" "${KMAKE_ARGS[@]}" olddefconfig
+	grep -q '^CONFIG_IOMMUFD_VFIO_CONTAINER=y' "$dir/.config" ||
+		die "patches: IOMMUFD_VFIO_CONTAINER not set in $dir"
+	make -C "$GITREPO" O="$dir" "${KMAKE_ARGS[@]}" W=1 -j"$JOBS" vmlinux modules \
+		> "$dir/build.log" 2>&1 || { tail -30 "$dir/build.log"; die "patches: compat build"; }
+	step "patches: compat kernel built in $((SECONDS - t))s"
+}
+
 case ${1:-} in
 base) base_commit ;;
+compat) compat ;;
 check) check ;;
 kunit) kunit ;;
 generate) generate "${2:-$PATCHES}"; step "patches: $(ls "${2:-$PATCHES}"/*.patch | wc -l) files in ${2:-$PATCHES}" ;;
-*) echo "usage: $0 base|generate [DIR]|check|kunit" >&2; exit 2 ;;
+*) echo "usage: $0 base|generate [DIR]|check|kunit|compat" >&2; exit 2 ;;
 esac
