@@ -1147,6 +1147,25 @@ int edu_copy(struct edu *e, uint64_t src_iova, uint64_t dst_iova, size_t len)
 	return 0;
 }
 
+int edu_copy_check(struct edu *e, uint8_t *src, uint64_t src_iova,
+		   uint8_t *dst, uint64_t dst_iova, size_t len, uint64_t *s)
+{
+	long diff;
+	int r;
+
+	fill_random(src, len, s);
+	fill_random(dst, len, s);
+	r = edu_copy(e, src_iova, dst_iova, len);
+	if (r)
+		return r;
+	diff = buf_first_diff(src, dst, len);
+	if (diff >= 0) {
+		tap_diag("  %s: first difference at 0x%lx", e->d->bdf, diff);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* ------------------------------------------- added for test_nvme/multi */
 
 int pci_release_driver(const char *bdf)

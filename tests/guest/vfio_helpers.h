@@ -219,6 +219,14 @@ int edu_dma(struct edu *e, uint64_t iova, uint32_t buf_off, uint32_t len,
  */
 int edu_copy(struct edu *e, uint64_t src_iova, uint64_t dst_iova, size_t len);
 
+/*
+ * Random src and dst, edu copies len bytes src -> dst by bus address,
+ * then dst must equal src. 0, -EIO on a mismatch (its offset printed as
+ * a TAP diagnostic), or the DMA's -errno.
+ */
+int edu_copy_check(struct edu *e, uint8_t *src, uint64_t src_iova,
+		   uint8_t *dst, uint64_t dst_iova, size_t len, uint64_t *s);
+
 /* ------------------------------------------- added for test_nvme/multi */
 
 /*
