@@ -30,9 +30,12 @@
  *      still works, the device bound again cannot attach to that HWPT
  *      (-EINVAL) but attaches to the IOAS, which maps, and DMAs, and
  *      still DMAs once the old HWPT is destroyed;
+ *  (h) the PE without DDW (0004): GET_HW_INFO (no window to create, 4K
+ *      pages), ATTACH to the IOAS: the domain is the PE's default 32-bit
+ *      window (the range hw info reports, 4K aligned), DMA through it;
  *  (f) everything closed, each device opened again DMAs, and the legacy
- *      sPAPR v2 container (when the backend is loaded) DMAs through the
- *      PE's default window again.
+ *      sPAPR container (when the backend is loaded) DMAs through the PE's
+ *      default window again (v2; v1 on 0004).
  * pSeries does not claim isolated MSI: iommufd's allow_unsafe_interrupts
  * is set for the run (and restored after it).
  *
@@ -84,6 +87,7 @@ struct iommu_hwpt_spapr_tce {
 #define BDF_B	"0003:00:00.0"
 #define BDF_P0	"0005:00:00.0"
 #define BDF_P1	"0005:00:01.0"
+#define BDF_NODDW "0004:00:00.0"	/* a PHB with ddw=off */
 
 /* Buffer layout: RW region of 4 pages (src, dst), RO region of 2 pages */
 #define RW_LEN	(4 * SZ_64K)
@@ -703,6 +707,9 @@ static void part_f(void)
 		       "(f) %s: a legacy sPAPR v2 container DMAs through the default window",
 		       bdfs[i]);
 	}
+	tap_rc(edu_fresh_dma(BDF_NODDW, VFIO_SPAPR_TCE_IOMMU), 0,
+	       "(f) %s: a legacy sPAPR v1 container DMAs through the default window",
+	       BDF_NODDW);
 }
 
 /* ------------------------------------ (g) the PE released under a HWPT */
@@ -793,6 +800,84 @@ out:
 	pins_back("(g) all closed");
 }
 
+/* ------------------------------------------------ (h) a PE without DDW */
+
+/* Reads the hw info of x into info; 0 or -errno */
+static long spapr_hw_info(struct sess *s, struct iofd_dev *x,
+			  struct iommu_hw_info_spapr_tce *info)
+{
+	uint32_t len = sizeof(*info), type = 0;
+	long r = iommufd_hw_info(s->fd, x->dev_id, info, &len, &type);
+
+	return r ? r : type == IOMMU_HW_INFO_TYPE_SPAPR_TCE ? 0 : -EPROTO;
+}
+
+/* DMA through the range the IOAS reports */
+static void nodma_attached(struct sess *s, struct iofd_dev *x)
+{
+	uint8_t *buf = buf_alloc(2 * SZ_64K);
+	uint64_t iova;
+	struct edu e;
+	long r;
+
+	if (!buf)
+		tap_bail("buffer");
+	r = sess_ranges(s);
+	iova = s->range.start + RW_AT;
+	if (!r)
+		r = iommufd_map_fixed(s->fd, s->ioas, buf, 2 * SZ_64K, iova,
+				      IOAS_RW);
+	if (!r)
+		r = edu_init(&e, &x->d);
+	if (!r)
+		r = edu_copy_check(&e, buf, iova, buf + SZ_64K, iova + SZ_64K,
+				   2 * EDU_DMA_MAX, &seed);
+	tap_rc(r, 0, "(h) DMA through the default window, equal");
+	iommufd_unmap(s->fd, s->ioas, 0, ~0ull, NULL);
+	buf_free(buf, 2 * SZ_64K);
+}
+
+static void part_h(void)
+{
+	struct iommu_hw_info_spapr_tce info;
+	struct iofd_dev x;
+	struct sess s;
+	long r;
+
+	iofd_dev_init(&x);
+	r = sess_open(&s);
+	if (!r)
+		r = iofd_dev_setup(&x, s.fd, BDF_NODDW, 0);
+	if (!tap_rc(r, 0, "(h) %s (no DDW): BIND", BDF_NODDW))
+		goto out;
+	memset(&info, 0, sizeof(info));
+	r = spapr_hw_info(&s, &x, &info);
+	tap_rc(r, 0, "(h) GET_HW_INFO: SPAPR_TCE");
+	tap_diag("(h) max_windows %u, page_sizes 0x%llx, dma32 0x%llx + 0x%llx",
+		 info.max_windows, (unsigned long long)info.page_sizes,
+		 (unsigned long long)info.dma32_window_start,
+		 (unsigned long long)info.dma32_window_size);
+	tap_ok(!info.max_windows && info.page_sizes == SZ_4K &&
+	       info.dma32_window_size,
+	       "(h) no window to create, 4K pages, a default window");
+	r = vfio_cdev_attach(&x, s.ioas);
+	if (!tap_rc(r, 0, "(h) ATTACH to the IOAS: hwpt %u", x.pt_id))
+		goto out;
+	r = sess_ranges(&s);
+	tap_ok(!r && s.nranges == 1 &&
+	       s.range.start == info.dma32_window_start &&
+	       range_len(&s) == info.dma32_window_size && s.align == SZ_4K,
+	       "(h) the domain is the default window: 0x%llx..0x%llx, alignment 0x%llx",
+	       (unsigned long long)s.range.start,
+	       (unsigned long long)s.range.last,
+	       (unsigned long long)s.align);
+	nodma_attached(&s, &x);
+out:
+	iofd_dev_close(&x);
+	sess_close(&s);
+	pins_back("(h) all closed");
+}
+
 /* ------------------------------------------------------------- main */
 
 int main(void)
@@ -818,6 +903,7 @@ int main(void)
 	two_devices("(d)", BDF_A, BDF_B, false);
 	part_e();
 	part_g();
+	part_h();
 	part_f();
 	iommufd_unsafe_interrupts(old, NULL);
 	return tap_done();
