@@ -1429,3 +1429,47 @@ int kmemleak_scan(int max_lines)
 	fclose(f);
 	return n;
 }
+
+/* ---------------------------------------------------- fault injection */
+
+/* fail-nth counts down from here while the sites are counted */
+#define FAIL_NTH_COUNT_FROM	1000000u
+
+static int fail_nth_set(unsigned int n)
+{
+	char s[16];
+
+	snprintf(s, sizeof(s), "%u", n);
+	return write_file(FAIL_NTH, s);
+}
+
+long fail_nth_call(long (*op)(void *arg), void *arg, unsigned int n,
+		   long long *sites)
+{
+	long long left;
+	long r;
+
+	if (fail_nth_set(n ? n : FAIL_NTH_COUNT_FROM))
+		tap_bail("writing %s", FAIL_NTH);
+	r = op(arg);
+	left = read_ll(FAIL_NTH);
+	fail_nth_set(0);
+	*sites = n ? left == 0 : FAIL_NTH_COUNT_FROM - left;
+	return r;
+}
+
+unsigned int fail_nth_pick(long long sites, unsigned int *pick,
+			   uint64_t *seed)
+{
+	unsigned int n = 0, i;
+
+	for (i = 1; i <= sites && i <= FAIL_NTH_EDGE; i++)
+		pick[n++] = i;
+	for (i = 0; sites > 2 * FAIL_NTH_EDGE && i < FAIL_NTH_MIDDLE; i++)
+		pick[n++] = FAIL_NTH_EDGE + 1 +
+			    xrand_below(seed, sites - 2 * FAIL_NTH_EDGE);
+	for (i = FAIL_NTH_EDGE; i > 0; i--)
+		if (sites - i + 1 > FAIL_NTH_EDGE)
+			pick[n++] = sites - i + 1;
+	return n;
+}

@@ -304,4 +304,28 @@ int edu_fresh_dma(const char *bdf, int type);
 int kmemleak_clear(void);
 int kmemleak_scan(int max_lines);
 
+/* ---------------------------------------------------- fault injection */
+
+/*
+ * /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION): the nth fault site
+ * this thread passes fails.
+ */
+#define FAIL_NTH	"/proc/thread-self/fail-nth"
+/* Sites picked by fail_nth_pick(): the first and last 4, 4 between */
+#define FAIL_NTH_EDGE	4
+#define FAIL_NTH_MIDDLE	4
+#define FAIL_NTH_PICKS	(2 * FAIL_NTH_EDGE + FAIL_NTH_MIDDLE)
+
+/*
+ * Runs op(arg) with its nth fault site failing, or with none failing when
+ * n is 0, and returns op's result. *sites gets the number of sites op
+ * passed (n == 0), or whether the nth was reached (1) or not (0). Bails
+ * out when fail-nth cannot be written.
+ */
+long fail_nth_call(long (*op)(void *arg), void *arg, unsigned int n,
+		   long long *sites);
+/* The site numbers to fail of sites into pick[FAIL_NTH_PICKS]; how many */
+unsigned int fail_nth_pick(long long sites, unsigned int *pick,
+			   uint64_t *seed);
+
 #endif
