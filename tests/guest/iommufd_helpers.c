@@ -253,3 +253,64 @@ long iommufd_hwpt_alloc(int fd, uint32_t dev_id, uint32_t pt_id,
 		*hwpt_id = a.out_hwpt_id;
 	return r;
 }
+
+int iofd_sess_open(struct iofd_sess *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = iommufd_open();
+	if (s->fd < 0)
+		return s->fd;
+	return (int)iommufd_ioas_alloc(s->fd, &s->ioas);
+}
+
+void iofd_sess_close(struct iofd_sess *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+long iofd_sess_ranges(struct iofd_sess *s)
+{
+	s->nranges = 1;
+	return iommufd_iova_ranges(s->fd, s->ioas, &s->range, &s->nranges,
+				   &s->align);
+}
+
+uint64_t iofd_range_len(const struct iofd_sess *s)
+{
+	return s->range.last - s->range.start + 1;
+}
+
+int iofd_fresh_dma(const char *bdf, uint64_t *seed)
+{
+	const uint64_t len = 2 * 0x10000ull;
+	uint8_t *buf = buf_alloc(len);
+	struct iofd_dev x;
+	struct iofd_sess s;
+	struct edu e;
+	uint64_t iova;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	iofd_dev_init(&x);
+	r = iofd_sess_open(&s);
+	if (!r)
+		r = iofd_dev_setup(&x, s.fd, bdf, s.ioas);
+	if (!r)
+		r = (int)iofd_sess_ranges(&s);
+	iova = s.range.start + IOFD_FRESH_AT;
+	if (!r)
+		r = (int)iommufd_map_fixed(s.fd, s.ioas, buf, len, iova,
+					   IOAS_RW);
+	if (!r)
+		r = edu_init(&e, &x.d);
+	if (!r)
+		r = edu_copy_check(&e, buf, iova, buf + len / 2,
+				   iova + len / 2, 2 * EDU_DMA_MAX, seed);
+	iofd_dev_close(&x);
+	iofd_sess_close(&s);
+	buf_free(buf, len);
+	return r;
+}

@@ -85,4 +85,28 @@ long iommufd_hwpt_alloc(int fd, uint32_t dev_id, uint32_t pt_id,
 
 #define IOAS_RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
+/* An iommufd with one IOAS, and the first of its allowed IOVA ranges */
+struct iofd_sess {
+	int fd;
+	uint32_t ioas;
+	uint32_t nranges;
+	struct iommu_iova_range range;
+	uint64_t align;
+};
+
+/* Opens /dev/iommu and allocates the IOAS; 0 or -errno (then close s). */
+int iofd_sess_open(struct iofd_sess *s);
+void iofd_sess_close(struct iofd_sess *s);
+/* IOVA_RANGES into s (nranges, the first range, align); 0 or -errno */
+long iofd_sess_ranges(struct iofd_sess *s);
+uint64_t iofd_range_len(const struct iofd_sess *s);
+/* Where iofd_fresh_dma() maps, from the start of the range */
+#define IOFD_FRESH_AT	(16 * 0x10000ull)
+/*
+ * bdf in a fresh iommufd: open, bind, attach to the IOAS, map two 64K
+ * pages at IOFD_FRESH_AT in the allowed range, one edu copy compared, all
+ * closed again. 0, -EIO on a data mismatch, or the failing step's -errno.
+ */
+int iofd_fresh_dma(const char *bdf, uint64_t *seed);
+
 #endif

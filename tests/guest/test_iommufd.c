@@ -102,44 +102,6 @@ struct iommu_hwpt_spapr_tce {
 static uint64_t seed;
 static long long pin0;
 
-/* An iommufd with one IOAS and its allowed range */
-struct sess {
-	int fd;
-	uint32_t ioas;
-	uint32_t nranges;
-	struct iommu_iova_range range;
-	uint64_t align;
-};
-
-static int sess_open(struct sess *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->fd = iommufd_open();
-	if (s->fd < 0)
-		return s->fd;
-	return (int)iommufd_ioas_alloc(s->fd, &s->ioas);
-}
-
-static void sess_close(struct sess *s)
-{
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
-}
-
-/* IOVA_RANGES into s (the first range only); 0 or -errno */
-static long sess_ranges(struct sess *s)
-{
-	s->nranges = 1;
-	return iommufd_iova_ranges(s->fd, s->ioas, &s->range, &s->nranges,
-				   &s->align);
-}
-
-static uint64_t range_len(const struct sess *s)
-{
-	return s->range.last - s->range.start + 1;
-}
-
 static uint64_t ram_bytes(void)
 {
 	long kb = meminfo_kb("MemTotal");
@@ -161,45 +123,9 @@ static void pins_back(const char *what)
 	       now);
 }
 
-/*
- * One device in a fresh iommufd: open, bind, attach to the IOAS, map two
- * pages in the allowed range, one edu copy, all closed. 0 or -errno.
- */
-static int fresh_dma(const char *bdf)
-{
-	uint8_t *buf = buf_alloc(2 * SZ_64K);
-	struct iofd_dev x;
-	struct sess s;
-	struct edu e;
-	uint64_t iova;
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	iofd_dev_init(&x);
-	r = sess_open(&s);
-	if (!r)
-		r = iofd_dev_setup(&x, s.fd, bdf, s.ioas);
-	if (!r)
-		r = (int)sess_ranges(&s);
-	iova = s.range.start + RW_AT;
-	if (!r)
-		r = (int)iommufd_map_fixed(s.fd, s.ioas, buf, 2 * SZ_64K, iova,
-					   IOAS_RW);
-	if (!r)
-		r = edu_init(&e, &x.d);
-	if (!r)
-		r = edu_copy_check(&e, buf, iova, buf + SZ_64K, iova + SZ_64K,
-				   2 * EDU_DMA_MAX, &seed);
-	iofd_dev_close(&x);
-	sess_close(&s);
-	buf_free(buf, 2 * SZ_64K);
-	return r;
-}
-
 /* ------------------------------------------------ (a) one device, IOAS */
 
-static void hw_info(struct sess *s, struct iofd_dev *x)
+static void hw_info(struct iofd_sess *s, struct iofd_dev *x)
 {
 	/* room beyond the struct: the kernel must zero it */
 	struct {
@@ -232,11 +158,11 @@ static void hw_info(struct sess *s, struct iofd_dev *x)
 }
 
 /* The default domain: the DDW, at least RAM sized, 64K pages */
-static bool default_range(struct sess *s)
+static bool default_range(struct iofd_sess *s)
 {
 	uint64_t ram = ram_bytes();
 
-	if (!tap_rc(sess_ranges(s), 0, "(a) IOAS_IOVA_RANGES after ATTACH"))
+	if (!tap_rc(iofd_sess_ranges(s), 0, "(a) IOAS_IOVA_RANGES after ATTACH"))
 		return false;
 	tap_diag("(a) %u range(s): 0x%llx..0x%llx, alignment 0x%llx, RAM %llu MiB",
 		 s->nranges, (unsigned long long)s->range.start,
@@ -249,12 +175,12 @@ static bool default_range(struct sess *s)
 	/* QEMU puts a PE's first window at 0, its second at 1 << 59 */
 	tap_diag("(a) the window's bus address, chosen by firmware: 0x%llx",
 		 (unsigned long long)s->range.start);
-	return tap_ok(range_len(s) >= ram && pow2(range_len(s)),
+	return tap_ok(iofd_range_len(s) >= ram && pow2(iofd_range_len(s)),
 		      "(a) the range covers RAM, a power of two (%llu MiB)",
-		      (unsigned long long)range_len(s) >> 20);
+		      (unsigned long long)iofd_range_len(s) >> 20);
 }
 
-static void rw_dma(struct sess *s, struct edu *e, uint8_t *buf)
+static void rw_dma(struct iofd_sess *s, struct edu *e, uint8_t *buf)
 {
 	uint64_t iova = s->range.start + RW_AT;
 
@@ -268,7 +194,7 @@ static void rw_dma(struct sess *s, struct edu *e, uint8_t *buf)
 	       HALF >> 10);
 }
 
-static void read_only(struct sess *s, struct edu *e, uint8_t *buf)
+static void read_only(struct iofd_sess *s, struct edu *e, uint8_t *buf)
 {
 	uint64_t rw = s->range.start + RW_AT, ro = s->range.start + RO_AT;
 	uint8_t *before = malloc(EDU_DMA_MAX);
@@ -302,7 +228,7 @@ static void read_only(struct sess *s, struct edu *e, uint8_t *buf)
 	free(before);
 }
 
-static void unmapped(struct sess *s, struct edu *e, uint8_t *buf)
+static void unmapped(struct iofd_sess *s, struct edu *e, uint8_t *buf)
 {
 	uint64_t rw = s->range.start + RW_AT, ro = s->range.start + RO_AT;
 	uint8_t *before = malloc(HALF);
@@ -332,7 +258,7 @@ static void refused(long got, long expect, const char *what)
 	tap_rc(got, expect, "(a) %s -> %s", what, rc_str(expect));
 }
 
-static void hostile_map(struct sess *s, uint8_t *buf)
+static void hostile_map(struct iofd_sess *s, uint8_t *buf)
 {
 	uint64_t start = s->range.start, end = s->range.last + 1;
 	uint64_t rw = start + RW_AT;
@@ -364,7 +290,7 @@ static void hostile_map(struct sess *s, uint8_t *buf)
 		-ENOENT, "MAP into IOAS id 0xdead");
 }
 
-static void hostile_other(struct sess *s, struct iofd_dev *x)
+static void hostile_other(struct iofd_sess *s, struct iofd_dev *x)
 {
 	uint64_t ro = s->range.start + RO_AT;
 	uint32_t pt = x->pt_id;
@@ -382,7 +308,7 @@ static void hostile_other(struct sess *s, struct iofd_dev *x)
 }
 
 /* Hostile input leaves the RO mapping alone and nothing else */
-static void hostile(struct sess *s, struct iofd_dev *x, struct edu *e,
+static void hostile(struct iofd_sess *s, struct iofd_dev *x, struct edu *e,
 		    uint8_t *buf)
 {
 	uint64_t ro = s->range.start + RO_AT, rw = s->range.start + RW_AT;
@@ -392,7 +318,7 @@ static void hostile(struct sess *s, struct iofd_dev *x, struct edu *e,
 
 	hostile_map(s, buf);
 	hostile_other(s, x);
-	tap_ok(!sess_ranges(s) && s->nranges == 1 &&
+	tap_ok(!iofd_sess_ranges(s) && s->nranges == 1 &&
 	       s->range.start == before.start && s->range.last == before.last,
 	       "(a) the allowed range unchanged");
 	/* the device is still attached and the RO mapping still there */
@@ -417,14 +343,14 @@ static void part_a(void)
 {
 	uint8_t *buf = buf_alloc(BUF_LEN);
 	struct iofd_dev x;
-	struct sess s;
+	struct iofd_sess s;
 	struct edu e;
 	int r;
 
 	if (!buf)
 		tap_bail("buffer");
 	iofd_dev_init(&x);
-	if (!tap_rc(sess_open(&s), 0, "(a) /dev/iommu, IOAS_ALLOC"))
+	if (!tap_rc(iofd_sess_open(&s), 0, "(a) /dev/iommu, IOAS_ALLOC"))
 		goto out;
 	r = vfio_cdev_open(&x, BDF_A);
 	if (!tap_rc(r, 0, "(a) %s: vfio-pci, its cdev opened", BDF_A))
@@ -448,14 +374,14 @@ static void part_a(void)
 	tap_rc(vfio_cdev_detach(&x), 0, "(a) DETACH_IOMMUFD_PT");
 out:
 	iofd_dev_close(&x);
-	sess_close(&s);
+	iofd_sess_close(&s);
 	buf_free(buf, BUF_LEN);
 	pins_back("(a) all closed");
 }
 
 /* ---------------------------------------- (b) HWPT_ALLOC with a window */
 
-static long hwpt_spapr(struct sess *s, struct iofd_dev *x, uint32_t shift,
+static long hwpt_spapr(struct iofd_sess *s, struct iofd_dev *x, uint32_t shift,
 		       uint32_t levels, uint64_t size, uint32_t *hwpt)
 {
 	struct iommu_hwpt_spapr_tce w = {
@@ -469,7 +395,7 @@ static long hwpt_spapr(struct sess *s, struct iofd_dev *x, uint32_t shift,
 				  hwpt);
 }
 
-static void hwpt_refused(struct sess *s, struct iofd_dev *x)
+static void hwpt_refused(struct iofd_sess *s, struct iofd_dev *x)
 {
 	uint32_t id = 0;
 
@@ -483,7 +409,7 @@ static void hwpt_refused(struct sess *s, struct iofd_dev *x)
 	       "(b) HWPT_ALLOC {12, 2, 1 GiB}: only one level");
 }
 
-static void hwpt_4k(struct sess *s, struct iofd_dev *x, uint8_t *buf)
+static void hwpt_4k(struct iofd_sess *s, struct iofd_dev *x, uint8_t *buf)
 {
 	uint32_t hwpt = 0;
 	struct edu e;
@@ -497,13 +423,13 @@ static void hwpt_4k(struct sess *s, struct iofd_dev *x, uint8_t *buf)
 		    hwpt))
 		return;
 	tap_ok(x->pt_id == hwpt, "(b) attached to that hwpt (%u)", x->pt_id);
-	if (!tap_rc(sess_ranges(s), 0, "(b) IOAS_IOVA_RANGES"))
+	if (!tap_rc(iofd_sess_ranges(s), 0, "(b) IOAS_IOVA_RANGES"))
 		return;
 	tap_diag("(b) %u range(s): 0x%llx..0x%llx, alignment 0x%llx",
 		 s->nranges, (unsigned long long)s->range.start,
 		 (unsigned long long)s->range.last,
 		 (unsigned long long)s->align);
-	tap_ok(s->nranges == 1 && range_len(s) == SZ_1G && s->align == SZ_4K,
+	tap_ok(s->nranges == 1 && iofd_range_len(s) == SZ_1G && s->align == SZ_4K,
 	       "(b) one range of 1 GiB, 4K alignment");
 	/* 4K aligned, not 64K: only a 4K IOMMU page size allows it */
 	iova = s->range.start + RW_AT + SZ_4K;
@@ -530,13 +456,13 @@ static void part_b(void)
 {
 	uint8_t *buf = buf_alloc(BUF_LEN);
 	struct iofd_dev x;
-	struct sess s;
+	struct iofd_sess s;
 	int r;
 
 	if (!buf)
 		tap_bail("buffer");
 	iofd_dev_init(&x);
-	r = sess_open(&s);
+	r = iofd_sess_open(&s);
 	if (!r)
 		r = iofd_dev_setup(&x, s.fd, BDF_A, 0);
 	if (tap_rc(r, 0, "(b) %s bound to a fresh iommufd", BDF_A)) {
@@ -544,7 +470,7 @@ static void part_b(void)
 		hwpt_4k(&s, &x, buf);
 	}
 	iofd_dev_close(&x);
-	sess_close(&s);
+	iofd_sess_close(&s);
 	buf_free(buf, BUF_LEN);
 	pins_back("(b) all closed");
 }
@@ -563,14 +489,14 @@ static void two_devices(const char *tag, const char *bdf0, const char *bdf1,
 	uint64_t iova;
 	struct iofd_dev x[2];
 	struct edu e[2];
-	struct sess s;
+	struct iofd_sess s;
 	int i, r;
 
 	if (!buf || !before)
 		tap_bail("buffer");
 	iofd_dev_init(&x[0]);
 	iofd_dev_init(&x[1]);
-	if (!tap_rc(sess_open(&s), 0, "%s /dev/iommu, IOAS_ALLOC", tag))
+	if (!tap_rc(iofd_sess_open(&s), 0, "%s /dev/iommu, IOAS_ALLOC", tag))
 		goto out;
 	for (i = 0; i < 2; i++) {
 		r = iofd_dev_setup(&x[i], s.fd, bdf[i], s.ioas);
@@ -585,7 +511,7 @@ static void two_devices(const char *tag, const char *bdf0, const char *bdf1,
 	else
 		tap_diag("%s two PEs: hwpt %u and %u", tag, x[0].pt_id,
 			 x[1].pt_id);
-	r = (int)sess_ranges(&s);
+	r = (int)iofd_sess_ranges(&s);
 	tap_ok(!r && s.nranges == 1, "%s one allowed range: 0x%llx..0x%llx (%s)",
 	       tag, (unsigned long long)s.range.start,
 	       (unsigned long long)s.range.last, rc_str(r));
@@ -613,7 +539,7 @@ static void two_devices(const char *tag, const char *bdf0, const char *bdf1,
 out:
 	iofd_dev_close(&x[1]);
 	iofd_dev_close(&x[0]);
-	sess_close(&s);
+	iofd_sess_close(&s);
 	free(before);
 	buf_free(buf, BUF_LEN);
 	pins_back(tag);
@@ -626,18 +552,18 @@ static void child(int wfd)
 {
 	uint8_t *buf = buf_alloc(SZ_1M);
 	struct iofd_dev x;
-	struct sess s;
+	struct iofd_sess s;
 	struct edu e;
 	uint64_t iova;
 	int r = buf ? 0 : -ENOMEM;
 
 	iofd_dev_init(&x);
 	if (!r)
-		r = sess_open(&s);
+		r = iofd_sess_open(&s);
 	if (!r)
 		r = iofd_dev_setup(&x, s.fd, BDF_A, s.ioas);
 	if (!r)
-		r = (int)sess_ranges(&s);
+		r = (int)iofd_sess_ranges(&s);
 	iova = s.range.start + RW_AT;
 	if (!r)
 		r = (int)iommufd_map_fixed(s.fd, s.ioas, buf, SZ_1M, iova,
@@ -679,7 +605,7 @@ static void part_e(void)
 	tap_ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	       "(e) child killed with SIGKILL");
 	pins_back("(e) after the kill");
-	tap_rc(fresh_dma(BDF_A), 0,
+	tap_rc(iofd_fresh_dma(BDF_A, &seed), 0,
 	       "(e) %s bound again in the parent, DMA equal", BDF_A);
 }
 
@@ -692,7 +618,7 @@ static void part_f(void)
 	int r;
 
 	for (i = 0; i < sizeof(bdfs) / sizeof(bdfs[0]); i++)
-		tap_rc(fresh_dma(bdfs[i]), 0,
+		tap_rc(iofd_fresh_dma(bdfs[i], &seed), 0,
 		       "(f) %s opened again: BIND, ATTACH, MAP, DMA equal",
 		       bdfs[i]);
 	pins_back("(f) all closed");
@@ -720,7 +646,7 @@ static void part_f(void)
  * the dead window held, the device bound again and attached to the IOAS
  * (a new domain: the old one attaches nowhere), MAP, DMA.
  */
-static void released_pe(struct sess *s, uint32_t hwpt, uint8_t *buf)
+static void released_pe(struct iofd_sess *s, uint32_t hwpt, uint8_t *buf)
 {
 	uint64_t iova = s->range.start + RW_AT, n = 0;
 	struct iofd_dev x;
@@ -764,13 +690,13 @@ static void part_g(void)
 	uint8_t *buf = buf_alloc(BUF_LEN);
 	uint32_t hwpt = 0;
 	struct iofd_dev x;
-	struct sess s;
+	struct iofd_sess s;
 	long r;
 
 	if (!buf)
 		tap_bail("buffer");
 	iofd_dev_init(&x);
-	r = sess_open(&s);
+	r = iofd_sess_open(&s);
 	if (!r)
 		r = iofd_dev_setup(&x, s.fd, BDF_A, 0);
 	if (!r)
@@ -778,13 +704,13 @@ static void part_g(void)
 	if (!r)
 		r = vfio_cdev_attach(&x, hwpt);
 	if (!r)
-		r = sess_ranges(&s);
+		r = iofd_sess_ranges(&s);
 	if (!tap_rc(r, 0, "(g) HWPT_ALLOC {0, 0, 0} (hwpt %u), ATTACH", hwpt))
 		goto out;
-	tap_ok(s.align == SZ_64K && pow2(range_len(&s)) &&
-	       range_len(&s) >= ram_bytes(),
+	tap_ok(s.align == SZ_64K && pow2(iofd_range_len(&s)) &&
+	       iofd_range_len(&s) >= ram_bytes(),
 	       "(g) the default window: 64K pages, RAM sized (%llu MiB)",
-	       (unsigned long long)range_len(&s) >> 20);
+	       (unsigned long long)iofd_range_len(&s) >> 20);
 	r = iommufd_map_fixed(s.fd, s.ioas, buf, RW_LEN, s.range.start + RW_AT,
 			      IOAS_RW);
 	if (!tap_rc(r, 0, "(g) MAP %llu KiB", RW_LEN >> 10))
@@ -795,7 +721,7 @@ static void part_g(void)
 	released_pe(&s, hwpt, buf);
 out:
 	iofd_dev_close(&x);
-	sess_close(&s);
+	iofd_sess_close(&s);
 	buf_free(buf, BUF_LEN);
 	pins_back("(g) all closed");
 }
@@ -803,7 +729,7 @@ out:
 /* ------------------------------------------------ (h) a PE without DDW */
 
 /* Reads the hw info of x into info; 0 or -errno */
-static long spapr_hw_info(struct sess *s, struct iofd_dev *x,
+static long spapr_hw_info(struct iofd_sess *s, struct iofd_dev *x,
 			  struct iommu_hw_info_spapr_tce *info)
 {
 	uint32_t len = sizeof(*info), type = 0;
@@ -813,7 +739,7 @@ static long spapr_hw_info(struct sess *s, struct iofd_dev *x,
 }
 
 /* DMA through the range the IOAS reports */
-static void nodma_attached(struct sess *s, struct iofd_dev *x)
+static void nodma_attached(struct iofd_sess *s, struct iofd_dev *x)
 {
 	uint8_t *buf = buf_alloc(2 * SZ_64K);
 	uint64_t iova;
@@ -822,7 +748,7 @@ static void nodma_attached(struct sess *s, struct iofd_dev *x)
 
 	if (!buf)
 		tap_bail("buffer");
-	r = sess_ranges(s);
+	r = iofd_sess_ranges(s);
 	iova = s->range.start + RW_AT;
 	if (!r)
 		r = iommufd_map_fixed(s->fd, s->ioas, buf, 2 * SZ_64K, iova,
@@ -841,11 +767,11 @@ static void part_h(void)
 {
 	struct iommu_hw_info_spapr_tce info;
 	struct iofd_dev x;
-	struct sess s;
+	struct iofd_sess s;
 	long r;
 
 	iofd_dev_init(&x);
-	r = sess_open(&s);
+	r = iofd_sess_open(&s);
 	if (!r)
 		r = iofd_dev_setup(&x, s.fd, BDF_NODDW, 0);
 	if (!tap_rc(r, 0, "(h) %s (no DDW): BIND", BDF_NODDW))
@@ -863,10 +789,10 @@ static void part_h(void)
 	r = vfio_cdev_attach(&x, s.ioas);
 	if (!tap_rc(r, 0, "(h) ATTACH to the IOAS: hwpt %u", x.pt_id))
 		goto out;
-	r = sess_ranges(&s);
+	r = iofd_sess_ranges(&s);
 	tap_ok(!r && s.nranges == 1 &&
 	       s.range.start == info.dma32_window_start &&
-	       range_len(&s) == info.dma32_window_size && s.align == SZ_4K,
+	       iofd_range_len(&s) == info.dma32_window_size && s.align == SZ_4K,
 	       "(h) the domain is the default window: 0x%llx..0x%llx, alignment 0x%llx",
 	       (unsigned long long)s.range.start,
 	       (unsigned long long)s.range.last,
@@ -874,7 +800,7 @@ static void part_h(void)
 	nodma_attached(&s, &x);
 out:
 	iofd_dev_close(&x);
-	sess_close(&s);
+	iofd_sess_close(&s);
 	pins_back("(h) all closed");
 }
 
