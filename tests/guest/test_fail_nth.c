@@ -60,10 +60,6 @@
 #define SZ_64K		0x10000ull
 #define SZ_64M		0x4000000ull
 #define SZ_1G		0x40000000ull
-#define FAIL_NTH	"/proc/thread-self/fail-nth"
-#define COUNT_FROM	1000000u
-#define PICK_EDGE	4
-#define PICK_MIDDLE	4
 
 static const char *edu_bdf = "0001:00:00.0", *nvme_bdf = "0002:00:00.0";
 static const char *edu2_bdf = "0003:00:00.0";
@@ -73,19 +69,6 @@ static uint64_t seed;
 static long long base_pin, base_lck;
 /* our backend reports what the in-tree one cannot (see check_map) */
 static bool ours;
-
-static int fail_nth_set(unsigned int n)
-{
-	char s[16];
-
-	snprintf(s, sizeof(s), "%u", n);
-	return write_file(FAIL_NTH, s);
-}
-
-static long long fail_nth_get(void)
-{
-	return read_ll(FAIL_NTH);
-}
 
 /*
  * A container over edu with a 1 GiB 64K DDW and buf registered; b: the
@@ -97,7 +80,7 @@ struct ctx {
 	bool mapped;
 };
 
-typedef long (*op_fn)(struct ctx *c);
+typedef long (*op_fn)(void *arg);
 
 static int ctx_open(struct ctx *c, bool window, bool map, bool second)
 {
@@ -152,84 +135,60 @@ static int ctx_dma(struct ctx *c)
 	return dev_dma(c, &c->d);
 }
 
-static long op_create(struct ctx *c)
+static long op_create(void *arg)
 {
+	struct ctx *c = arg;
+
 	return spapr_create(c->d.container, 16, SZ_1G, 1, &c->start);
 }
 
-static long op_map(struct ctx *c)
+static long op_map(void *arg)
 {
+	struct ctx *c = arg;
+
 	return dma_map(c->d.container, buf, c->start, SZ_64M, DMA_RW);
 }
 
-static long op_unmap(struct ctx *c)
+static long op_unmap(void *arg)
 {
+	struct ctx *c = arg;
+
 	return dma_unmap(c->d.container, c->start, SZ_64M);
 }
 
-static long op_remove(struct ctx *c)
+static long op_remove(void *arg)
 {
+	struct ctx *c = arg;
+
 	return spapr_remove(c->d.container, c->start);
 }
 
 /* The second group joins the container: its PE taken, mirrors made */
-static long op_attach(struct ctx *c)
+static long op_attach(void *arg)
 {
+	struct ctx *c = arg;
+
 	return vfio_ioctl(c->b.group, VFIO_GROUP_SET_CONTAINER,
 			  &c->d.container);
 }
 
 /* Device, group and container closed: detach, release, ownership back */
-static long op_release(struct ctx *c)
+static long op_release(void *arg)
 {
+	struct ctx *c = arg;
+
 	ctx_close(c);
 	return 0;
 }
 
-/*
- * Run op with the nth fault site failing (0: count the sites instead).
- * Returns op's result; *sites gets the sites op passed when counting, and
- * whether the nth was reached otherwise (1 reached, 0 not).
- */
-static long with_fail_nth(op_fn op, struct ctx *c, unsigned int n,
-			  long long *sites)
-{
-	long long left;
-	long r;
-
-	if (fail_nth_set(n ? n : COUNT_FROM))
-		tap_bail("writing %s", FAIL_NTH);
-	r = op(c);
-	left = fail_nth_get();
-	fail_nth_set(0);
-	*sites = n ? left == 0 : COUNT_FROM - left;
-	return r;
-}
-
-/* The site numbers to fail: the edges and a few seeded ones between */
-static unsigned int pick_sites(long long sites, unsigned int *pick)
-{
-	unsigned int n = 0, i;
-
-	for (i = 1; i <= sites && i <= PICK_EDGE; i++)
-		pick[n++] = i;
-	for (i = 0; sites > 2 * PICK_EDGE && i < PICK_MIDDLE; i++)
-		pick[n++] = PICK_EDGE + 1 +
-			    xrand_below(&seed, sites - 2 * PICK_EDGE);
-	for (i = PICK_EDGE; i > 0; i--)
-		if (sites - i + 1 > PICK_EDGE)
-			pick[n++] = sites - i + 1;
-	return n;
-}
-
-/* The sites but the @skip from @after + 1 on, at most PICK_EDGE * 2 */
+/* The sites but the @skip from @after + 1 on, at most FAIL_NTH_EDGE * 2 */
 static unsigned int pick_around(long long sites, long long after,
 				long long skip, unsigned int *pick)
 {
 	unsigned int n = 0;
 	long long i;
 
-	for (i = 1; i <= sites && n < PICK_EDGE * 2; i++)
+	for (i = 1; i <= sites && n < FAIL_NTH_EDGE * 2; i++)
 		if (i <= after || i > after + skip)
 			pick[n++] = (unsigned int)i;
 	return n;
@@ -272,8 +231,10 @@ static int nvme_works(void)
 }
 
 /* The group's first container claims DMA ownership: take_ownership */
-static long op_take(struct ctx *c)
+static long op_take(void *arg)
 {
+	struct ctx *c = arg;
+
 	return vfio_ioctl(c->d.group, VFIO_GROUP_SET_CONTAINER, &c->d.container);
 }
 
@@ -294,14 +255,14 @@ static long take_once(unsigned int n, long long *sites)
 		c.d.group = (int)r;
 	}
 	if (r >= 0)
-		r = with_fail_nth(op_take, &c, n, sites);
+		r = fail_nth_call(op_take, &c, n, sites);
 	vfio_close(&c.d);
 	return r;
 }
 
 static void test_take(void)
 {
-	unsigned int pick[PICK_EDGE * 2 + PICK_MIDDLE], n, i;
+	unsigned int pick[FAIL_NTH_PICKS], n, i;
 	long long sites = 0, reached;
 	long r;
 
@@ -312,7 +273,7 @@ static void test_take(void)
 	r = take_once(0, &sites);
 	tap_ok(!r && sites > 0, "(a) take of %s: %lld fault sites, %s",
 	       nvme_bdf, sites, rc_str(r));
-	n = pick_sites(sites, pick);
+	n = fail_nth_pick(sites, pick, &seed);
 	for (i = 0; i < n; i++) {
 		r = take_once(pick[i], &reached);
 		tap_rc(nvme_works(), 0,
@@ -531,7 +492,7 @@ static void check_back(const char *what, bool create_failed)
 
 static void test_one_call(const struct one_call *t)
 {
-	unsigned int pick[PICK_EDGE * 2 + PICK_MIDDLE], n, i;
+	unsigned int pick[FAIL_NTH_PICKS], n, i;
 	long long sites = 0, reached, clears = SZ_64M / SZ_64K;
 	char what[96];
 	struct ctx c;
@@ -539,7 +500,7 @@ static void test_one_call(const struct one_call *t)
 
 	r = ctx_open(&c, t->window, t->map, t->second);
 	if (!r)
-		r = with_fail_nth(t->op, &c, 0, &sites);
+		r = fail_nth_call(t->op, &c, 0, &sites);
 	ctx_close(&c);
 	if (!tap_ok((!r || t->may_refuse) && sites > 0,
 		    "%s: %lld fault sites, %s", t->name, sites, rc_str(r)))
@@ -558,7 +519,7 @@ static void test_one_call(const struct one_call *t)
 			 t->intree_clears_after + clears);
 		n = pick_around(sites, t->intree_clears_after, clears, pick);
 	} else {
-		n = pick_sites(sites, pick);
+		n = fail_nth_pick(sites, pick, &seed);
 	}
 	for (i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "%s, site %u of %lld failing",
@@ -568,7 +529,7 @@ static void test_one_call(const struct one_call *t)
 			ctx_close(&c);
 			continue;
 		}
-		r = with_fail_nth(t->op, &c, pick[i], &reached);
+		r = fail_nth_call(t->op, &c, pick[i], &reached);
 		if (!tap_ok(reached, "%s: reached", what)) {
 			ctx_close(&c);
 			continue;

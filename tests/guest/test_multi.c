@@ -61,31 +61,6 @@ static uint64_t seed;
 
 /* ------------------------------------------------------------ helpers */
 
-
-/*
- * Random src and dst, edu copies len bytes src -> dst by bus address,
- * then dst must equal src. 0, -EIO on a mismatch, or the DMA's -errno.
- */
-static int copy_check(struct edu *e, uint8_t *src, uint64_t src_iova,
-		      uint8_t *dst, uint64_t dst_iova, size_t len,
-		      uint64_t *s)
-{
-	long diff;
-	int r;
-
-	fill_random(src, len, s);
-	fill_random(dst, len, s);
-	r = edu_copy(e, src_iova, dst_iova, len);
-	if (r)
-		return r;
-	diff = buf_first_diff(src, dst, len);
-	if (diff >= 0) {
-		tap_diag("  %s: first difference at 0x%lx", e->d->bdf, diff);
-		return -EIO;
-	}
-	return 0;
-}
-
 /* One group fd for bdf, bound to vfio-pci; -errno */
 static int open_group(const char *bdf, int *group_id)
 {
@@ -175,8 +150,8 @@ static long two_window_map(struct two *t, const char *what)
 
 static int two_dma(struct two *t, struct edu *e)
 {
-	return copy_check(e, t->buf, t->win, t->buf + CHUNK, t->win + CHUNK,
-			  XLEN, &seed);
+	return edu_copy_check(e, t->buf, t->win, t->buf + CHUNK, t->win + CHUNK,
+			      XLEN, &seed);
 }
 
 static long long vmlck_ll(void)
@@ -550,8 +525,8 @@ static void part_b_round(bool a_first)
 	tap_rc(dma_map(second->d.container, second->dst, second->win + CHUNK,
 		       CHUNK, DMA_RW), 0, "(b) %s closed: %s maps", first->bdf,
 	       second->bdf);
-	tap_rc(copy_check(&second->e, second->src, second->win, second->dst,
-			  second->win + CHUNK, XLEN, &seed), 0,
+	tap_rc(edu_copy_check(&second->e, second->src, second->win, second->dst,
+			      second->win + CHUNK, XLEN, &seed), 0,
 	       "(b) %s closed: %s still DMAs", first->bdf, second->bdf);
 out:
 	vfio_close(&sides[0].d);
@@ -678,8 +653,10 @@ static int fresh_dma(const char *bdf, int type, uint8_t *buf,
 	if (!r)
 		r = edu_init(&e, &d);
 	if (!r)
-		r = copy_check(&e, buf, info->dma32_window_start, buf + CHUNK,
-			       info->dma32_window_start + CHUNK, XLEN, &seed);
+		r = edu_copy_check(&e, buf, info->dma32_window_start,
+				   buf + CHUNK,
+				   info->dma32_window_start + CHUNK, XLEN,
+				   &seed);
 	vfio_close(&d);
 	return r;
 }
@@ -755,8 +732,8 @@ static void part_c(void)
 		goto out;
 	r = dma_map(p.d0.container, p.buf, win, 2 * CHUNK, DMA_RW);
 	if (!r)
-		r = copy_check(&p.e0, p.buf, win, p.buf + CHUNK, win + CHUNK,
-			       XLEN, &seed);
+		r = edu_copy_check(&p.e0, p.buf, win, p.buf + CHUNK,
+				   win + CHUNK, XLEN, &seed);
 	tap_rc(r, 0, "(c) %s closed: %s still DMAs in the DDW", BDF_P1,
 	       BDF_P0);
 out:

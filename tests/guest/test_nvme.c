@@ -20,9 +20,17 @@
  *     unload nvme (the device is left with no driver).
  * Completions are polled; no interrupts.
  *
- * Usage: test_nvme [BDF]   (default: the first NVMe controller, 0002:00:00.0)
+ * With "iommufd" the same driver runs through the VFIO device cdev bound
+ * to /dev/iommu (the series kernel, issue 17): BIND, ATTACH to an IOAS
+ * whose domain is the PE's 64-bit DDW (64K pages), IOMMU_IOAS_MAP of each
+ * region at the same offsets from the start of its allowed range, UNMAP,
+ * close; then the kernel nvme driver reads the blocks as above.
+ *
+ * Usage: test_nvme [BDF | iommufd]
+ *        (default: the first NVMe controller, 0002:00:00.0)
  */
 #define _GNU_SOURCE
+#include "iommufd_helpers.h"
 #include "nvme_helpers.h"
 
 #include <dirent.h>
@@ -73,9 +81,33 @@ static const struct region regions[] = {
 #define NREGIONS (sizeof(regions) / sizeof(regions[0]))
 #define UBUF_OFF 0x1200		/* in-page offset 0x200 */
 
+struct ctx;
+
+/*
+ * How the device is opened and its regions mapped: through a sPAPR v2
+ * container or through iommufd. Each returns false (or -errno) on failure
+ * after printing why.
+ */
+struct dma_ops {
+	const char *name;
+	const char *map_name, *unmap_name;
+	/* the device fd (c->x.d.device) and what it needs */
+	bool (*open)(struct ctx *c);
+	/* where the regions go: c->win (after arena_alloc) */
+	bool (*window)(struct ctx *c);
+	long (*map)(struct ctx *c, const struct region *g);
+	long (*unmap)(struct ctx *c, const struct region *g);
+	/* undoes window() (optional) */
+	void (*release)(struct ctx *c);
+	void (*close)(struct ctx *c);
+};
+
 struct ctx {
 	char bdf[32];
-	struct vfio_dev d;
+	const struct dma_ops *ops;
+	struct iofd_dev x;	/* x.d: the device, container and group */
+	int iommufd;		/* iommufd back-end: /dev/iommu, the IOAS */
+	uint32_t ioas;
 	struct nvme_ctrl n;
 	struct nvme_queue admin, io;
 	uint8_t *arena;
@@ -99,12 +131,29 @@ static uint64_t slot_iova(struct ctx *c, enum slot s)
 	return c->win + (2ull * s + 1) * SZ_64K;
 }
 
-
-static bool dma_setup(struct ctx *c)
+/* The arena of every slot, 64K aligned */
+static void arena_alloc(struct ctx *c)
 {
-	int fd = c->d.container;
+	c->arena_len = S_COUNT * SZ_64K;
+	c->arena = buf_alloc(c->arena_len);
+	if (!c->arena)
+		tap_bail("cannot allocate %zu bytes", c->arena_len);
+}
+
+/* ------------------------------------- the sPAPR v2 container back-end */
+
+static bool spapr_open(struct ctx *c)
+{
+	int r = vfio_open(&c->x.d, c->bdf, VFIO_SPAPR_TCE_v2_IOMMU, true);
+
+	return tap_rc(r, 0, "v2 container, group %d, device fd",
+		      c->x.d.group_id);
+}
+
+static bool spapr_window(struct ctx *c)
+{
+	int fd = c->x.d.container;
 	struct vfio_iommu_spapr_tce_info info;
-	size_t i;
 	long r;
 
 	if (!tap_rc(spapr_get_info(fd, &info, sizeof(info)), 0, "GET_INFO"))
@@ -113,10 +162,7 @@ static bool dma_setup(struct ctx *c)
 		tap_skip("64K IOMMU pages not offered", "64K DDW");
 		return false;
 	}
-	c->arena_len = S_COUNT * SZ_64K;
-	c->arena = buf_alloc(c->arena_len);
-	if (!c->arena)
-		tap_bail("cannot allocate %zu bytes", c->arena_len);
+	arena_alloc(c);
 	r = spapr_register(fd, c->arena, c->arena_len);
 	c->registered = !r;
 	if (!tap_rc(r, 0, "REGISTER_MEMORY %zu KiB", c->arena_len >> 10))
@@ -126,40 +172,26 @@ static bool dma_setup(struct ctx *c)
 	if (!tap_rc(r, 0, "TCE_CREATE 64K pages x 1 GiB"))
 		return false;
 	tap_diag("DDW at 0x%llx", (unsigned long long)c->win);
-	tap_ok(c->win >= (1ull << 32), "the DDW is above 4 GiB (0x%llx)",
-	       (unsigned long long)c->win);
-	for (i = 0; i < NREGIONS; i++) {
-		const struct region *g = &regions[i];
-
-		r = dma_map(fd, slot_ptr(c, g->slot), slot_iova(c, g->slot),
-			    g->nslots * SZ_64K, g->flags);
-		c->mapped[i] = !r;
-		if (r) {
-			tap_rc(r, 0, "MAP_DMA %s", g->name);
-			return false;
-		}
-	}
-	tap_ok(true, "MAP_DMA of %zu regions (queues, buffers, PRP lists)",
-	       NREGIONS);
-	return true;
+	return tap_ok(c->win >= (1ull << 32), "the DDW is above 4 GiB (0x%llx)",
+		      (unsigned long long)c->win);
 }
 
-static void dma_teardown(struct ctx *c)
+static long spapr_map(struct ctx *c, const struct region *g)
 {
-	int fd = c->d.container;
-	size_t i;
-	long r = 0, r1;
+	return dma_map(c->x.d.container, slot_ptr(c, g->slot),
+		       slot_iova(c, g->slot), g->nslots * SZ_64K, g->flags);
+}
 
-	for (i = 0; i < NREGIONS; i++) {
-		const struct region *g = &regions[i];
+static long spapr_unmap(struct ctx *c, const struct region *g)
+{
+	return dma_unmap(c->x.d.container, slot_iova(c, g->slot),
+			 g->nslots * SZ_64K);
+}
 
-		if (!c->mapped[i])
-			continue;
-		r1 = dma_unmap(fd, slot_iova(c, g->slot), g->nslots * SZ_64K);
-		if (r1 < 0 && !r)
-			r = r1;
-	}
-	tap_ok(r >= 0, "UNMAP_DMA every region (%s)", rc_str(r));
+static void spapr_release(struct ctx *c)
+{
+	int fd = c->x.d.container;
+
 	if (c->window)
 		tap_rc(spapr_remove(fd, c->win), 0, "TCE_REMOVE the DDW");
 	if (c->registered)
@@ -167,12 +199,150 @@ static void dma_teardown(struct ctx *c)
 		       "UNREGISTER_MEMORY");
 }
 
+static void spapr_close(struct ctx *c)
+{
+	vfio_close(&c->x.d);
+}
+
+static const struct dma_ops spapr_ops = {
+	.name = "sPAPR v2 container",
+	.map_name = "MAP_DMA",
+	.unmap_name = "UNMAP_DMA",
+	.open = spapr_open,
+	.window = spapr_window,
+	.map = spapr_map,
+	.unmap = spapr_unmap,
+	.release = spapr_release,
+	.close = spapr_close,
+};
+
+/* ------------------------------------------------ the iommufd back-end */
+
+static bool iofd_open(struct ctx *c)
+{
+	int r;
+
+	c->iommufd = iommufd_open();
+	r = c->iommufd < 0 ? c->iommufd :
+	    (int)iommufd_ioas_alloc(c->iommufd, &c->ioas);
+	if (!tap_rc(r, 0, "/dev/iommu, IOAS_ALLOC"))
+		return false;
+	r = iofd_dev_setup(&c->x, c->iommufd, c->bdf, c->ioas);
+	return tap_rc(r, 0, "device cdev: BIND (dev_id %u), ATTACH to IOAS %u (hwpt %u)",
+		      c->x.dev_id, c->ioas, c->x.pt_id);
+}
+
+/* The IOAS's allowed range: the PE's DDW */
+static bool iofd_window(struct ctx *c)
+{
+	struct iommu_iova_range range;
+	uint64_t align = 0;
+	uint32_t n = 1;
+	long r;
+
+	r = iommufd_iova_ranges(c->iommufd, c->ioas, &range, &n, &align);
+	if (!tap_rc(r, 0, "IOAS_IOVA_RANGES: %u range(s), alignment 0x%llx",
+		    n, (unsigned long long)align))
+		return false;
+	arena_alloc(c);
+	c->win = range.start;
+	tap_diag("allowed range 0x%llx..0x%llx",
+		 (unsigned long long)range.start,
+		 (unsigned long long)range.last);
+	return tap_ok(slot_iova(c, S_COUNT) <= range.last,
+		      "the range (the PE's DDW) holds every region");
+}
+
+/* VFIO_DMA_MAP_FLAG_* of the region table as IOMMU_IOAS_MAP_* */
+static uint32_t iofd_prot(uint32_t vfio_flags)
+{
+	return (vfio_flags & VFIO_DMA_MAP_FLAG_READ ?
+		IOMMU_IOAS_MAP_READABLE : 0) |
+	       (vfio_flags & VFIO_DMA_MAP_FLAG_WRITE ?
+		IOMMU_IOAS_MAP_WRITEABLE : 0);
+}
+
+static long iofd_map(struct ctx *c, const struct region *g)
+{
+	return iommufd_map_fixed(c->iommufd, c->ioas, slot_ptr(c, g->slot),
+				 g->nslots * SZ_64K, slot_iova(c, g->slot),
+				 iofd_prot(g->flags));
+}
+
+static long iofd_unmap(struct ctx *c, const struct region *g)
+{
+	return iommufd_unmap(c->iommufd, c->ioas, slot_iova(c, g->slot),
+			     g->nslots * SZ_64K, NULL);
+}
+
+static void iofd_close(struct ctx *c)
+{
+	iofd_dev_close(&c->x);
+	if (c->iommufd >= 0)
+		close(c->iommufd);
+	c->iommufd = -1;
+}
+
+static const struct dma_ops iofd_ops = {
+	.name = "iommufd",
+	.map_name = "IOAS_MAP",
+	.unmap_name = "IOAS_UNMAP",
+	.open = iofd_open,
+	.window = iofd_window,
+	.map = iofd_map,
+	.unmap = iofd_unmap,
+	.close = iofd_close,
+};
+
+/* ------------------------------------------------ either back-end */
+
+static bool dma_setup(struct ctx *c)
+{
+	size_t i;
+	long r;
+
+	if (!c->ops->window(c))
+		return false;
+	for (i = 0; i < NREGIONS; i++) {
+		r = c->ops->map(c, &regions[i]);
+		c->mapped[i] = !r;
+		if (r) {
+			tap_rc(r, 0, "%s %s", c->ops->map_name,
+			       regions[i].name);
+			return false;
+		}
+	}
+	tap_ok(true, "%s of %zu regions (queues, buffers, PRP lists)",
+	       c->ops->map_name, NREGIONS);
+	return true;
+}
+
+static void dma_teardown(struct ctx *c)
+{
+	long r = 0, r1;
+	size_t i;
+
+	for (i = 0; i < NREGIONS; i++) {
+		if (!c->mapped[i])
+			continue;
+		r1 = c->ops->unmap(c, &regions[i]);
+		if (r1 < 0 && !r)
+			r = r1;
+	}
+	tap_ok(r >= 0, "%s every region (%s)", c->ops->unmap_name,
+	       rc_str(r));
+	if (c->ops->release)
+		c->ops->release(c);
+}
+
+/* ------------------------------------------------- the user space driver */
+
 static bool ctrl_bringup(struct ctx *c)
 {
 	struct nvme_ctrl *n = &c->n;
 	int r;
 
-	r = nvme_probe(n, &c->d);
+	r = nvme_probe(n, &c->x.d);
 	if (!tap_rc(r, 0, "BAR0 mapped, bus master on, CAP readable"))
 		return false;
 	tap_diag("CAP 0x%016llx VS 0x%08x (MQES %u, DSTRD %u, TO %u, MPSMIN %u)",
@@ -309,10 +479,8 @@ static bool user_space_driver(struct ctx *c)
 {
 	long lck0 = vmlck_kb();
 	bool wrote = false;
-	int r;
 
-	r = vfio_open(&c->d, c->bdf, VFIO_SPAPR_TCE_v2_IOMMU, true);
-	if (!tap_rc(r, 0, "v2 container, group %d, device fd", c->d.group_id))
+	if (!c->ops->open(c))
 		goto out;
 	if (!dma_setup(c) || !ctrl_bringup(c))
 		goto teardown;
@@ -327,7 +495,7 @@ static bool user_space_driver(struct ctx *c)
 teardown:
 	dma_teardown(c);
 out:
-	vfio_close(&c->d);
+	c->ops->close(c);
 	if (c->arena)
 		buf_free(c->arena, c->arena_len);
 	c->arena = NULL;
@@ -416,28 +584,41 @@ out:
 int main(int argc, char **argv)
 {
 	static struct ctx c;
-	int r;
+	bool iofd = argc > 1 && !strcmp(argv[1], "iommufd");
+	int old = 0, r;
 
 	tap_init("test_nvme");
-	if (argc > 1)
+	c.ops = iofd ? &iofd_ops : &spapr_ops;
+	c.iommufd = -1;
+	iofd_dev_init(&c.x);
+	if (argc > 1 && !iofd)
 		r = pci_pick_device(argc, argv, c.bdf, sizeof(c.bdf));
 	else
 		r = pci_find_device(0x1b36, 0x0010, c.bdf, sizeof(c.bdf));
 	if (r)
 		tap_skip_all("no NVMe controller (1b36:0010) found");
-	if (access("/dev/vfio/vfio", F_OK))
+	if (!iofd && access("/dev/vfio/vfio", F_OK))
 		tap_skip_all("/dev/vfio/vfio missing (vfio not loaded)");
+	if (iofd && access("/dev/iommu", F_OK))
+		tap_bail("/dev/iommu missing: a kernel without IOMMUFD");
 	c.seed = test_seed();
 	c.pattern = malloc(XFER_BYTES);
 	if (!c.pattern)
 		tap_bail("malloc");
-	tap_diag("device %s group %d pairing %s seed 0x%llx (VFIO_TEST_SEED)",
-		 c.bdf, pci_iommu_group(c.bdf), pairing_name(),
+	tap_diag("device %s group %d pairing %s through %s seed 0x%llx (VFIO_TEST_SEED)",
+		 c.bdf, pci_iommu_group(c.bdf), pairing_name(), c.ops->name,
 		 (unsigned long long)c.seed);
+	if (iofd) {
+		r = iommufd_unsafe_interrupts(1, &old);
+		tap_diag("pSeries does not claim isolated MSI: iommufd allow_unsafe_interrupts=1 for this run (was %d): %s",
+			 old, rc_str(r));
+	}
 	if (user_space_driver(&c))
 		kernel_driver(&c);
 	else
 		pci_release_driver(c.bdf);
+	if (iofd)
+		iommufd_unsafe_interrupts(old, NULL);
 	free(c.pattern);
 	return tap_done();
 }

@@ -1147,6 +1147,25 @@ int edu_copy(struct edu *e, uint64_t src_iova, uint64_t dst_iova, size_t len)
 	return 0;
 }
 
+int edu_copy_check(struct edu *e, uint8_t *src, uint64_t src_iova,
+		   uint8_t *dst, uint64_t dst_iova, size_t len, uint64_t *s)
+{
+	long diff;
+	int r;
+
+	fill_random(src, len, s);
+	fill_random(dst, len, s);
+	r = edu_copy(e, src_iova, dst_iova, len);
+	if (r)
+		return r;
+	diff = buf_first_diff(src, dst, len);
+	if (diff >= 0) {
+		tap_diag("  %s: first difference at 0x%lx", e->d->bdf, diff);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* ------------------------------------------- added for test_nvme/multi */
 
 int pci_release_driver(const char *bdf)
@@ -1408,5 +1427,49 @@ int kmemleak_scan(int max_lines)
 			printf("#   kmemleak: %s", line);
 	}
 	fclose(f);
+	return n;
+}
+
+/* ---------------------------------------------------- fault injection */
+
+/* fail-nth counts down from here while the sites are counted */
+#define FAIL_NTH_COUNT_FROM	1000000u
+
+static int fail_nth_set(unsigned int n)
+{
+	char s[16];
+
+	snprintf(s, sizeof(s), "%u", n);
+	return write_file(FAIL_NTH, s);
+}
+
+long fail_nth_call(long (*op)(void *arg), void *arg, unsigned int n,
+		   long long *sites)
+{
+	long long left;
+	long r;
+
+	if (fail_nth_set(n ? n : FAIL_NTH_COUNT_FROM))
+		tap_bail("writing %s", FAIL_NTH);
+	r = op(arg);
+	left = read_ll(FAIL_NTH);
+	fail_nth_set(0);
+	*sites = n ? left == 0 : FAIL_NTH_COUNT_FROM - left;
+	return r;
+}
+
+unsigned int fail_nth_pick(long long sites, unsigned int *pick,
+			   uint64_t *seed)
+{
+	unsigned int n = 0, i;
+
+	for (i = 1; i <= sites && i <= FAIL_NTH_EDGE; i++)
+		pick[n++] = i;
+	for (i = 0; sites > 2 * FAIL_NTH_EDGE && i < FAIL_NTH_MIDDLE; i++)
+		pick[n++] = FAIL_NTH_EDGE + 1 +
+			    xrand_below(seed, sites - 2 * FAIL_NTH_EDGE);
+	for (i = FAIL_NTH_EDGE; i > 0; i--)
+		if (sites - i + 1 > FAIL_NTH_EDGE)
+			pick[n++] = sites - i + 1;
 	return n;
 }

@@ -219,6 +219,14 @@ int edu_dma(struct edu *e, uint64_t iova, uint32_t buf_off, uint32_t len,
  */
 int edu_copy(struct edu *e, uint64_t src_iova, uint64_t dst_iova, size_t len);
 
+/*
+ * Random src and dst, edu copies len bytes src -> dst by bus address,
+ * then dst must equal src. 0, -EIO on a mismatch (its offset printed as
+ * a TAP diagnostic), or the DMA's -errno.
+ */
+int edu_copy_check(struct edu *e, uint8_t *src, uint64_t src_iova,
+		   uint8_t *dst, uint64_t dst_iova, size_t len, uint64_t *s);
+
 /* ------------------------------------------- added for test_nvme/multi */
 
 /*
@@ -295,5 +303,29 @@ int edu_fresh_dma(const char *bdf, int type);
  */
 int kmemleak_clear(void);
 int kmemleak_scan(int max_lines);
+
+/* ---------------------------------------------------- fault injection */
+
+/*
+ * /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION): the nth fault site
+ * this thread passes fails.
+ */
+#define FAIL_NTH	"/proc/thread-self/fail-nth"
+/* Sites picked by fail_nth_pick(): the first and last 4, 4 between */
+#define FAIL_NTH_EDGE	4
+#define FAIL_NTH_MIDDLE	4
+#define FAIL_NTH_PICKS	(2 * FAIL_NTH_EDGE + FAIL_NTH_MIDDLE)
+
+/*
+ * Runs op(arg) with its nth fault site failing, or with none failing when
+ * n is 0, and returns op's result. *sites gets the number of sites op
+ * passed (n == 0), or whether the nth was reached (1) or not (0). Bails
+ * out when fail-nth cannot be written.
+ */
+long fail_nth_call(long (*op)(void *arg), void *arg, unsigned int n,
+		   long long *sites);
+/* The site numbers to fail of sites into pick[FAIL_NTH_PICKS]; how many */
+unsigned int fail_nth_pick(long long sites, unsigned int *pick,
+			   uint64_t *seed);
 
 #endif
