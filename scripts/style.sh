@@ -30,11 +30,13 @@ for variant in "${@:-plain}"; do
 	if grep -E 'warning|error:' "$src/sparse.log"; then
 		rc=1
 	fi
-	# ddw_intree.c and kunit/tce_range_ops_test.c are the kernel build's
-	# only: patches.sh check runs sparse on them; vfio_iommu_spapr_tce.c is
+	# ddw_intree.c, spapr_tce_domain.c, kunit/tce_range_ops_test.c and
+	# kunit/spapr_tce_domain_test.c are the kernel build's only:
+	# patches.sh check runs sparse on them; vfio_iommu_spapr_tce.c is
 	# checked as part of vfio_iommu_spapr_tce_main.c
 	nc=$(find "$src" -name '*.c' ! -name '*.mod.c' ! -name ddw_intree.c \
-		! -name tce_range_ops_test.c ! -name vfio_iommu_spapr_tce.c | wc -l)
+		! -name spapr_tce_domain.c ! -name tce_range_ops_test.c \
+		! -name spapr_tce_domain_test.c ! -name vfio_iommu_spapr_tce.c | wc -l)
 	[ "$(grep -c '^ *CHECK ' "$src/sparse.log")" = "$nc" ] ||
 		{ echo "style: sparse checked $(grep -c '^ *CHECK ' "$src/sparse.log") of $nc files"; rc=1; }
 done
