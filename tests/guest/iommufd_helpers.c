@@ -263,6 +263,18 @@ int iofd_sess_open(struct iofd_sess *s)
 	return (int)iommufd_ioas_alloc(s->fd, &s->ioas);
 }
 
+int iofd_sess_open_dev(struct iofd_sess *s, struct iofd_dev *x,
+		       const char *bdf, bool attach)
+{
+	int r;
+
+	iofd_dev_init(x);
+	r = iofd_sess_open(s);
+	if (!r)
+		r = iofd_dev_setup(x, s->fd, bdf, attach ? s->ioas : 0);
+	return r;
+}
+
 void iofd_sess_close(struct iofd_sess *s)
 {
 	if (s->fd >= 0)
@@ -294,10 +306,7 @@ int iofd_fresh_dma(const char *bdf, uint64_t *seed)
 
 	if (!buf)
 		return -ENOMEM;
-	iofd_dev_init(&x);
-	r = iofd_sess_open(&s);
-	if (!r)
-		r = iofd_dev_setup(&x, s.fd, bdf, s.ioas);
+	r = iofd_sess_open_dev(&s, &x, bdf, true);
 	if (!r)
 		r = (int)iofd_sess_ranges(&s);
 	iova = s.range.start + IOFD_FRESH_AT;

@@ -96,6 +96,12 @@ struct iofd_sess {
 
 /* Opens /dev/iommu and allocates the IOAS; 0 or -errno (then close s). */
 int iofd_sess_open(struct iofd_sess *s);
+/*
+ * iofd_sess_open() and iofd_dev_setup() of bdf (x initialised here),
+ * attached to the session's IOAS if asked; 0 or -errno (then close both)
+ */
+int iofd_sess_open_dev(struct iofd_sess *s, struct iofd_dev *x,
+		       const char *bdf, bool attach);
 void iofd_sess_close(struct iofd_sess *s);
 /* IOVA_RANGES into s (nranges, the first range, align); 0 or -errno */
 long iofd_sess_ranges(struct iofd_sess *s);

@@ -182,19 +182,7 @@ static int read_window(uint64_t start, struct win_row *w, int *nr)
 static long long read_key_in(const char *dir, const char *file,
 			     const char *key)
 {
-	char line[256], k[64];
-	long long v, r = -ENOENT;
-	FILE *f = dir_open(dir, file);
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %lld", k, &v) == 2 && !strcmp(k, key)) {
-			r = v;
-			break;
-		}
-	fclose(f);
-	return r;
+	return key_file_read(dir_open(dir, file), key);
 }
 
 /* "key value" line of a file of our PE */

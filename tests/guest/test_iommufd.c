@@ -461,10 +461,7 @@ static void part_b(void)
 
 	if (!buf)
 		tap_bail("buffer");
-	iofd_dev_init(&x);
-	r = iofd_sess_open(&s);
-	if (!r)
-		r = iofd_dev_setup(&x, s.fd, BDF_A, 0);
+	r = iofd_sess_open_dev(&s, &x, BDF_A, false);
 	if (tap_rc(r, 0, "(b) %s bound to a fresh iommufd", BDF_A)) {
 		hwpt_refused(&s, &x);
 		hwpt_4k(&s, &x, buf);
@@ -557,11 +554,8 @@ static void child(int wfd)
 	uint64_t iova;
 	int r = buf ? 0 : -ENOMEM;
 
-	iofd_dev_init(&x);
 	if (!r)
-		r = iofd_sess_open(&s);
-	if (!r)
-		r = iofd_dev_setup(&x, s.fd, BDF_A, s.ioas);
+		r = iofd_sess_open_dev(&s, &x, BDF_A, true);
 	if (!r)
 		r = (int)iofd_sess_ranges(&s);
 	iova = s.range.start + RW_AT;
@@ -695,10 +689,7 @@ static void part_g(void)
 
 	if (!buf)
 		tap_bail("buffer");
-	iofd_dev_init(&x);
-	r = iofd_sess_open(&s);
-	if (!r)
-		r = iofd_dev_setup(&x, s.fd, BDF_A, 0);
+	r = iofd_sess_open_dev(&s, &x, BDF_A, false);
 	if (!r)
 		r = hwpt_spapr(&s, &x, 0, 0, 0, &hwpt);
 	if (!r)
@@ -770,10 +761,7 @@ static void part_h(void)
 	struct iofd_sess s;
 	long r;
 
-	iofd_dev_init(&x);
-	r = iofd_sess_open(&s);
-	if (!r)
-		r = iofd_dev_setup(&x, s.fd, BDF_NODDW, 0);
+	r = iofd_sess_open_dev(&s, &x, BDF_NODDW, false);
 	if (!tap_rc(r, 0, "(h) %s (no DDW): BIND", BDF_NODDW))
 		goto out;
 	memset(&info, 0, sizeof(info));

@@ -501,16 +501,18 @@ long long ddw_debugfs_mapped(const char *bdf)
 	return windows_file_mapped(path);
 }
 
-long long ddw_debugfs_key(const char *bdf, const char *file, const char *key)
+/**
+ * key_file_read() - the value of a "key value" line of a file
+ * @f: the file, open for reading; closed here. NULL: -errno.
+ * @key: the key.
+ *
+ * Return: the value, -ENOENT when no line has the key.
+ */
+long long key_file_read(FILE *f, const char *key)
 {
-	char dir[400], path[512], line[256], k[64];
+	char line[256], k[64];
 	long long v, r = -ENOENT;
-	FILE *f;
 
-	if (ddw_debugfs_pe_dir(bdf, dir, sizeof(dir)))
-		return -ENOENT;
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "r");
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f))
@@ -520,6 +522,16 @@ long long ddw_debugfs_key(const char *bdf, const char *file, const char *key)
 		}
 	fclose(f);
 	return r;
+}
+
+long long ddw_debugfs_key(const char *bdf, const char *file, const char *key)
+{
+	char dir[400], path[512];
+
+	if (ddw_debugfs_pe_dir(bdf, dir, sizeof(dir)))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return key_file_read(fopen(path, "r"), key);
 }
 
 /* ------------------------------------------------------------- buffers */

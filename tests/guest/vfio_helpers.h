@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <linux/vfio.h>
 
@@ -89,6 +90,7 @@ long long ddw_debugfs_mapped(const char *bdf);
  * The value of the "key value" line of file in bdf's PE directory of that
  * debugfs (e.g. "usage", "windows"; "windows", "owners"), or -ENOENT.
  */
+long long key_file_read(FILE *f, const char *key);
 long long ddw_debugfs_key(const char *bdf, const char *file, const char *key);
 /* Polls get() (up to 3s) until it returns want; returns the last value. */
 long long settle_ll(long long (*get)(void), long long want);
