@@ -883,7 +883,12 @@ static int tce_clear_table(struct tce_container *c, int num)
 
 /*
  * Empty the mirror @m of a group that leaves window @num. In v1 it owns no
- * page pin: the primary's entries do, and they stay mapped.
+ * page pin: the primary's entries do, and they stay mapped. The group goes
+ * whatever happens, and its platform clears what is left as it closes the
+ * table, leaving the references of entries we could not clear with
+ * nothing to drop them: as when the last group leaves, a refused batch is
+ * tried once more; one still refused keeps its references (leaked, never
+ * freed under the device) and fails the window.
  */
 static void tce_mirror_clear(struct tce_container *c, int num,
 			     struct tce_window *m)
@@ -895,6 +900,9 @@ static void tce_mirror_clear(struct tce_container *c, int num,
 	for (e = m->tbl->it_offset; e < end; e = next) {
 		next = tce_batch_end(m->tbl, e, end);
 		ret = tce_table_take(c, m, c->v2, e, next - e, &dropped);
+		if (ret)
+			ret = tce_table_take(c, m, c->v2, e, next - e,
+					     &dropped);
 		if (ret)
 			tce_window_failed(c, num, ret);
 		cond_resched();

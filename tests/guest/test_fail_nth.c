@@ -39,6 +39,13 @@
  *  (h) release: the group and container closed with the DDW mapped: the
  *      PE is no one's (no owner, none of our windows) and a new
  *      container does DMA through it.
+ *  (i) detach, mirrored: the second group, joined to the container
+ *      before the MAP, so its tables mirror the first one's, leaves it
+ *      (VFIO_GROUP_UNSET_CONTAINER): its mirrors are cleared and
+ *      dropped, its PE released. The first group keeps its mapping, its
+ *      DMA and a window that maps again; the second PE is no one's and
+ *      a new container does DMA through a DDW of it. (Ours only: the
+ *      in-tree backend cannot hold the two groups, see (f).)
  * After each call the container is closed and the pins and locked_vm
  * (VmLck) come back to where they were before it was opened. Skips
  * without fail-nth or without our platform module.
@@ -70,9 +77,12 @@ static long long base_pin, base_lck;
 /* our backend reports what the in-tree one cannot (see check_map) */
 static bool ours;
 
+/* The second PE's group (edu2): none, open in no container, joined */
+enum second { NO_SECOND, SECOND_OPEN, SECOND_JOINED };
+
 /*
- * A container over edu with a 1 GiB 64K DDW and buf registered; b: the
- * group of a second PE, open, in no container, when asked for
+ * A container over a device with a 1 GiB 64K DDW and buf registered; b:
+ * the group of a second PE, when asked for
  */
 struct ctx {
 	struct vfio_dev d, b;
@@ -82,9 +92,13 @@ struct ctx {
 
 typedef long (*op_fn)(void *arg);
 
-static int ctx_open(struct ctx *c, bool window, bool map, bool second)
+static long op_attach(void *arg);
+
+/* Joined, the second group's mirrors are made before the MAP fills them */
+static int ctx_open(struct ctx *c, const char *bdf, bool window, bool map,
+		    enum second second)
 {
-	int r = vfio_open(&c->d, edu_bdf, VFIO_SPAPR_TCE_v2_IOMMU, true);
+	int r = vfio_open(&c->d, bdf, VFIO_SPAPR_TCE_v2_IOMMU, true);
 
 	c->mapped = false;
 	vfio_dev_init(&c->b);
@@ -93,10 +107,6 @@ static int ctx_open(struct ctx *c, bool window, bool map, bool second)
 		r = (int)spapr_register(c->d.container, buf, SZ_64M);
 	if (!r && window)
 		r = (int)spapr_create(c->d.container, 16, SZ_1G, 1, &c->start);
-	if (!r && map) {
-		r = (int)dma_map(c->d.container, buf, c->start, SZ_64M, DMA_RW);
-		c->mapped = !r;
-	}
 	if (!r && second)
 		r = pci_bind_vfio(edu2_bdf);
 	if (!r && second) {
@@ -104,6 +114,15 @@ static int ctx_open(struct ctx *c, bool window, bool map, bool second)
 		c->b.group = r;
 		r = r < 0 ? r : 0;
 	}
+	if (!r && second == SECOND_JOINED)
+		r = (int)op_attach(c);
+	if (!r && map) {
+		r = (int)dma_map(c->d.container, buf, c->start, SZ_64M, DMA_RW);
+		c->mapped = !r;
+	}
+	if (!r && map && second == SECOND_JOINED &&
+	    ddw_debugfs_mapped(edu2_bdf) != (long long)(SZ_64M / SZ_64K))
+		r = -EIO;	/* the mirror does not hold the mapping */
 	return r;
 }
 
@@ -179,6 +198,14 @@ static long op_release(void *arg)
 
 	ctx_close(c);
 	return 0;
+}
+
+/* The second group leaves: its mirrors cleared and dropped, PE released */
+static long op_detach(void *arg)
+{
+	struct ctx *c = arg;
+
+	return vfio_ioctl(c->b.group, VFIO_GROUP_UNSET_CONTAINER, NULL);
 }
 
 /* The sites but the @skip from @after + 1 on, at most FAIL_NTH_EDGE * 2 */
@@ -435,29 +462,65 @@ static void check_release(struct ctx *c, long r, const char *what)
 	       "%s: a new container does DMA", what);
 }
 
+/*
+ * The first group keeps its mapping and DMA, and its window maps again:
+ * what the second group's mirrors could not clear was theirs, not its.
+ * The second PE holds nothing of ours and serves a new container's DDW.
+ */
+static void check_detach(struct ctx *c, long r, const char *what)
+{
+	long long mapped = ddw_debugfs_mapped(edu_bdf);
+	long long wins = pe_windows(edu2_bdf), owners = pe_owners(edu2_bdf);
+	struct ctx f;
+
+	tap_ok(!r && mapped == (long long)(SZ_64M / SZ_64K) && wins <= 0 &&
+	       owners <= 0,
+	       "%s: detached (%s), %s keeps its mapping (%lld mapped), %s is no one's (%lld windows, %lld owners)",
+	       what, rc_str(r), edu_bdf, mapped, edu2_bdf, wins, owners);
+	tap_rc(ctx_dma(c), 0, "%s: DMA through %s", what, edu_bdf);
+	r = op_unmap(c);
+	if (!r)
+		r = op_map(c);
+	if (!r)
+		r = ctx_dma(c);
+	tap_rc(r, 0, "%s: UNMAP, MAP again and DMA through %s", what, edu_bdf);
+	vfio_close(&c->b);	/* a group has one opener */
+	r = ctx_open(&f, edu2_bdf, true, true, NO_SECOND);
+	if (!r)
+		r = ctx_dma(&f);
+	ctx_close(&f);
+	tap_rc(r, 0, "%s: a new container does DMA through a DDW of %s", what,
+	       edu2_bdf);
+}
+
 struct one_call {
 	const char *name;
 	op_fn op;
-	bool window, map, second;	/* the state op starts from */
+	bool window, map;		/* the state op starts from */
+	enum second second;
 	bool may_refuse;		/* without a failure too */
 	int intree_clears_after;	/* its first sites, -1: none (below) */
 	void (*check)(struct ctx *c, long r, const char *what);
 };
 
 static const struct one_call calls[] = {
-	{ "(b) create", op_create, false, false, false, false, -1,
+	{ "(b) create", op_create, false, false, NO_SECOND, false, -1,
 	  check_create },
-	{ "(c) map", op_map, true, false, false, false, -1, check_map },
-	{ "(d) unmap", op_unmap, true, true, false, false, -1, check_unmap },
+	{ "(c) map", op_map, true, false, NO_SECOND, false, -1, check_map },
+	{ "(d) unmap", op_unmap, true, true, NO_SECOND, false, -1,
+	  check_unmap },
 	/* in-tree: the DDW's clears, then its removal */
-	{ "(e) remove", op_remove, true, true, false, false, 0, check_remove },
-	{ "(f) attach, mapped", op_attach, true, true, true, true, -1,
+	{ "(e) remove", op_remove, true, true, NO_SECOND, false, 0,
+	  check_remove },
+	{ "(f) attach, mapped", op_attach, true, true, SECOND_OPEN, true, -1,
 	  check_attach },
-	{ "(g) attach", op_attach, true, false, true, true, -1,
+	{ "(g) attach", op_attach, true, false, SECOND_OPEN, true, -1,
 	  check_attach },
 	/* in-tree: the default window's removal, the DDW's clears, ... */
-	{ "(h) release", op_release, true, true, false, false, 1,
+	{ "(h) release", op_release, true, true, NO_SECOND, false, 1,
 	  check_release },
+	{ "(i) detach, mirrored", op_detach, true, true, SECOND_JOINED, false,
+	  -1, check_detach },
 };
 
 static long long vmlck_ll(void)
@@ -498,7 +561,13 @@ static void test_one_call(const struct one_call *t)
 	struct ctx c;
 	long r;
 
-	r = ctx_open(&c, t->window, t->map, t->second);
+	/* the in-tree backend refuses the second group: see (f) */
+	if (!ours && t->second == SECOND_JOINED) {
+		tap_skip("the in-tree backend cannot mirror a window on a second PE",
+			 "%s", t->name);
+		return;
+	}
+	r = ctx_open(&c, edu_bdf, t->window, t->map, t->second);
 	if (!r)
 		r = fail_nth_call(t->op, &c, 0, &sites);
 	ctx_close(&c);
@@ -524,7 +593,7 @@ static void test_one_call(const struct one_call *t)
 	for (i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "%s, site %u of %lld failing",
 			 t->name, pick[i], sites);
-		r = ctx_open(&c, t->window, t->map, t->second);
+		r = ctx_open(&c, edu_bdf, t->window, t->map, t->second);
 		if (!tap_rc(r, 0, "%s: set-up", what)) {
 			ctx_close(&c);
 			continue;
