@@ -113,6 +113,15 @@ static unsigned long table_shift(const struct iommu_table *tbl)
 	return tbl->it_page_shift;
 }
 
+/* The IOMMU page size of the window: the domain's only page size */
+static unsigned long table_pgsize(const struct iommu_table *tbl)
+{
+	return 1UL << table_shift(tbl);
+}
+
+/* The permission bits of a TCE: a TCE with none maps nothing */
+#define TCE_PERM_MASK	(TCE_PCI_READ | TCE_PCI_WRITE)
+
 static unsigned long prot_to_tce_perm(int prot)
 {
 	unsigned long perm = 0;
@@ -145,8 +154,8 @@ static unsigned long batch_len(struct iommu_table *tbl, unsigned long entry,
  */
 static void keep_tce_pages(struct spapr_tce_domain *sd, unsigned long tce)
 {
-	unsigned long pfn = (tce & ~(TCE_PCI_READ | TCE_PCI_WRITE)) >> PAGE_SHIFT;
-	unsigned long i, nr = max(1UL << table_shift(sd->tbl) >> PAGE_SHIFT, 1UL);
+	unsigned long pfn = (tce & ~TCE_PERM_MASK) >> PAGE_SHIFT;
+	unsigned long i, nr = max(table_pgsize(sd->tbl) >> PAGE_SHIFT, 1UL);
 
 	for (i = 0; i < nr; i++) {
 		if (!pfn_valid(pfn + i))
@@ -154,6 +163,19 @@ static void keep_tce_pages(struct spapr_tce_domain *sd, unsigned long tce)
 		get_page(pfn_to_page(pfn + i));
 		sd->leaked++;
 	}
+}
+
+/*
+ * A TCE is stuck in the hypervisor with its pages kept: say so once, and
+ * refuse further maps
+ */
+static void mark_failed(struct spapr_tce_domain *sd)
+{
+	lockdep_assert_held(&sd->lock);
+	if (!sd->failed)
+		pr_err("group %d: TCEs could not be cleared, %lu pages leaked; the domain refuses further maps\n",
+		       iommu_group_id(sd->group), sd->leaked);
+	sd->failed = true;
 }
 
 /* After a failed clear: keep the pages of every entry still set */
@@ -166,13 +188,10 @@ static void keep_live_entries(struct spapr_tce_domain *sd, unsigned long entry,
 	lockdep_assert_held(&sd->lock);
 	for (i = 0; i < n; i++) {
 		tce = tbl->it_ops->get(tbl, entry + i);
-		if (tce & (TCE_PCI_READ | TCE_PCI_WRITE))
+		if (tce & TCE_PERM_MASK)
 			keep_tce_pages(sd, tce);
 	}
-	if (!sd->failed)
-		pr_err("group %d: TCEs could not be cleared, %lu pages leaked; the domain refuses further maps\n",
-		       iommu_group_id(sd->group), sd->leaked);
-	sd->failed = true;
+	mark_failed(sd);
 }
 
 /*
@@ -211,7 +230,7 @@ static int clear_entries(struct spapr_tce_domain *sd, unsigned long entry,
 static int map_batch(struct spapr_tce_domain *sd, unsigned long entry,
 		     unsigned long n, phys_addr_t paddr, unsigned long perm)
 {
-	unsigned long i, pgsize = 1UL << table_shift(sd->tbl);
+	unsigned long i, pgsize = table_pgsize(sd->tbl);
 	struct tce_range_entry *st = sd->buf;
 	int ret;
 
@@ -232,7 +251,7 @@ static int map_batch(struct spapr_tce_domain *sd, unsigned long entry,
 	for (i = 0; i < n; i++) {
 		if (st[i].tce == TCE_RANGE_STUCK) {
 			keep_tce_pages(sd, (paddr + i * pgsize) | perm);
-			sd->failed = true;
+			mark_failed(sd);
 		}
 	}
 	return ret;
@@ -255,7 +274,7 @@ static int spapr_tce_map_pages(struct iommu_domain *domain, unsigned long iova,
 	unsigned long done = 0, n;
 	int ret = 0;
 
-	if (!perm || pgsize != 1UL << table_shift(sd->tbl) ||
+	if (!perm || pgsize != table_pgsize(sd->tbl) ||
 	    !range_in_window(sd->tbl, entry, pgcount))
 		return -EINVAL;
 
@@ -287,7 +306,7 @@ static size_t spapr_tce_unmap_pages(struct iommu_domain *domain,
 	struct spapr_tce_domain *sd = to_spapr_domain(domain);
 	unsigned long entry = iova >> table_shift(sd->tbl);
 
-	if (pgsize != 1UL << table_shift(sd->tbl) ||
+	if (pgsize != table_pgsize(sd->tbl) ||
 	    !range_in_window(sd->tbl, entry, pgcount))
 		return 0;
 
@@ -306,14 +325,14 @@ static phys_addr_t spapr_tce_iova_to_phys(struct iommu_domain *domain,
 {
 	struct spapr_tce_domain *sd = to_spapr_domain(domain);
 	struct iommu_table *tbl = sd->tbl;
-	unsigned long mask = (1UL << table_shift(tbl)) - 1;
+	unsigned long mask = table_pgsize(tbl) - 1;
 	unsigned long entry = iova >> table_shift(tbl);
 	unsigned long tce;
 
 	if (!range_in_window(tbl, entry, 1))
 		return 0;
 	tce = tbl->it_ops->get(tbl, entry);
-	if (!(tce & (TCE_PCI_READ | TCE_PCI_WRITE)))
+	if (!(tce & TCE_PERM_MASK))
 		return 0;
 	return (tce & ~mask) | (iova & mask);
 }
@@ -448,7 +467,7 @@ static void domain_geometry_set(struct spapr_tce_domain *sd)
 	u64 start = (u64)tbl->it_offset << table_shift(tbl);
 	u64 size = (u64)tbl->it_size << table_shift(tbl);
 
-	sd->domain.pgsize_bitmap = 1UL << table_shift(tbl);
+	sd->domain.pgsize_bitmap = table_pgsize(tbl);
 	sd->domain.geometry.aperture_start = start;
 	sd->domain.geometry.aperture_end = start + size - 1;
 	sd->domain.geometry.force_aperture = true;

@@ -295,4 +295,10 @@ series_commits() {
 	per device).
 	EOF
 	)"
+
+	# (10..) fixes of the base tree that IOMMUFD's own selftests need on
+	# POWER (kernel-fixes/iommufd/, in name order)
+	for f in "$ROOT"/kernel-fixes/iommufd/*.patch; do
+		kernel_fix "$f"
+	done
 }
