@@ -126,9 +126,12 @@ run_suite suite "$NEWEST" "jobs.debug jobs.suite"
 if wait_background patches "$series_pid"; then
 	"$ROOT/scripts/initramfs.sh" series
 	run_suite suite series jobs.series
+	# the kernel's own iommufd selftests, IOMMUFD_TEST's mock driver
+	"$ROOT/scripts/iommufd-selftests.sh"
+	MMU=radix INITRD_EXTRA=$OUT/roots/iommufd-selftests.cpio.gz \
+		run_suite selftests series jobs.series-selftests
 	# IOMMUFD (issue 17): type1 user space over IOMMUFD's VFIO
-	# container, a kernel of its own (the kernel's iommufd selftests run
-	# by hand: tests/jobs.series-selftests)
+	# container, a kernel of its own
 	if nice -n 10 "$ROOT/scripts/patches.sh" compat; then
 		"$ROOT/scripts/initramfs.sh" series-compat
 		run_suite compat series-compat jobs.iommufd-compat

@@ -29,14 +29,24 @@ make -s -C "$GITREPO" O="$SERIES_KDIR" "${KMAKE_ARGS[@]}" \
 	INSTALL_HDR_PATH="$hdrs" headers_install
 
 rm -rf "$dst"
-mkdir -p "$dst/tests"
+mkdir -p "$dst/tests/kselftest"
 for t in iommufd iommufd_fail_nth; do
 	step "iommufd-selftests: $t"
 	# -I..: kselftest_harness.h; the flags of the selftests' Makefile
 	"${CROSS}gcc" -static -O2 -Wall -Werror -Wno-unused-function \
 		-D_GNU_SOURCE -isystem "$hdrs/include" -I"$src/.." \
-		-I"$cap/usr/include" -o "$dst/tests/$t" "$src/$t.c" \
+		-I"$cap/usr/include" -o "$dst/tests/kselftest/$t" "$src/$t.c" \
 		-L"$cap/usr/lib/powerpc64le-linux-gnu" -lcap
+	# the job: the tests that map MAP_HUGETLB buffers (up to 128 MiB of
+	# the dirty-tracking fixtures) need the pool reserved first, 256 MiB
+	# of the default huge page size (16M under hash, 2M under radix)
+	cat > "$dst/tests/$t" <<-EOF
+	#!/bin/sh
+	kb=\$(awk '/^Hugepagesize:/ { print \$2 }' /proc/meminfo)
+	echo \$((262144 / kb)) > /proc/sys/vm/nr_hugepages
+	exec /tests/kselftest/$t "\$@"
+	EOF
+	chmod +x "$dst/tests/$t"
 done
 (cd "$dst" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"
 step "iommufd-selftests: $(du -h "$out" | cut -f1) in $out"
