@@ -275,6 +275,18 @@ int iofd_sess_open_dev(struct iofd_sess *s, struct iofd_dev *x,
 	return r;
 }
 
+int iofd_sess_open_hwpt(struct iofd_sess *s, struct iofd_dev *x,
+			const char *bdf, uint32_t *hwpt)
+{
+	long r = iofd_sess_open_dev(s, x, bdf, false);
+
+	if (!r)
+		r = iofd_hwpt_spapr(s, x, 0, 0, 0, hwpt);
+	if (!r)
+		r = vfio_cdev_attach(x, *hwpt);
+	return (int)r;
+}
+
 void iofd_sess_close(struct iofd_sess *s)
 {
 	if (s->fd >= 0)
@@ -322,4 +334,18 @@ int iofd_fresh_dma(const char *bdf, uint64_t *seed)
 	iofd_sess_close(&s);
 	buf_free(buf, len);
 	return r;
+}
+
+long iofd_hwpt_spapr(struct iofd_sess *s, struct iofd_dev *x, uint32_t shift,
+		     uint32_t levels, uint64_t size, uint32_t *hwpt)
+{
+	struct iommu_hwpt_spapr_tce w = {
+		.page_shift = shift,
+		.levels = levels,
+		.window_size = size,
+	};
+
+	return iommufd_hwpt_alloc(s->fd, x->dev_id, s->ioas,
+				  IOMMU_HWPT_DATA_SPAPR_TCE, &w, sizeof(w),
+				  hwpt);
 }

@@ -14,6 +14,32 @@
 
 #include <linux/iommufd.h>
 
+/*
+ * The pSeries uapi of the series (not in the 6.12 headers the programs
+ * build with). The Makefile defines UAPI_HAS_SPAPR_TCE when the headers
+ * have it.
+ */
+#ifndef UAPI_HAS_SPAPR_TCE
+#define IOMMU_HW_INFO_TYPE_SPAPR_TCE	5
+#define IOMMU_HWPT_DATA_SPAPR_TCE	4
+
+struct iommu_hw_info_spapr_tce {
+	__u32 flags;
+	__u32 max_windows;
+	__u32 max_levels;
+	__u32 __reserved;
+	__aligned_u64 page_sizes;
+	__aligned_u64 dma32_window_start;
+	__aligned_u64 dma32_window_size;
+};
+
+struct iommu_hwpt_spapr_tce {
+	__u32 page_shift;
+	__u32 levels;
+	__aligned_u64 window_size;
+};
+#endif
+
 #define IOMMUFD_UNSAFE_IRQS \
 	"/sys/module/iommufd/parameters/allow_unsafe_interrupts"
 
@@ -106,6 +132,21 @@ void iofd_sess_close(struct iofd_sess *s);
 /* IOVA_RANGES into s (nranges, the first range, align); 0 or -errno */
 long iofd_sess_ranges(struct iofd_sess *s);
 uint64_t iofd_range_len(const struct iofd_sess *s);
+/*
+ * IOMMU_HWPT_ALLOC with IOMMU_HWPT_DATA_SPAPR_TCE on the session's IOAS for
+ * x: { shift, levels, size } (0 each: the default window); 0 or -errno.
+ */
+long iofd_hwpt_spapr(struct iofd_sess *s, struct iofd_dev *x, uint32_t shift,
+		     uint32_t levels, uint64_t size, uint32_t *hwpt);
+
+/*
+ * iofd_sess_open_dev() without attaching, then a HWPT of bdf's default
+ * window (iofd_hwpt_spapr() {0, 0, 0}) into *hwpt, attached to; 0 or
+ * -errno (then close both)
+ */
+int iofd_sess_open_hwpt(struct iofd_sess *s, struct iofd_dev *x,
+			const char *bdf, uint32_t *hwpt);
+
 /* Where iofd_fresh_dma() maps, from the start of the range */
 #define IOFD_FRESH_AT	(16 * 0x10000ull)
 /*

@@ -874,13 +874,8 @@ int main(int argc, char **argv)
 	int k, r, leaks;
 
 	tap_init("test_fuzz");
-	seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 0;
-	if (!seed)
-		seed = test_seed();
-	if (argc > 2)
-		count = strtoull(argv[2], NULL, 0);
+	seed = fuzz_args(argc, argv, &count);
 	S = seed;
-	printf("# seed %llu\n", seed);
 	if (access("/dev/vfio/vfio", F_OK))
 		tap_skip_all("/dev/vfio/vfio missing (vfio not loaded)");
 	r = backend_is_ours();
@@ -908,11 +903,7 @@ int main(int argc, char **argv)
 	for (k = 0; k < NBUF; k++)
 		if (!(bufs[k] = buf_alloc(BUF_LEN)))
 			tap_bail("alloc");
-	ro_pg = buf_alloc(sys_pg);
-	hole = buf_alloc(2 * sys_pg);
-	if (!ro_pg || !hole || mprotect(ro_pg, sys_pg, PROT_READ) ||
-	    mprotect(hole, 2 * sys_pg, PROT_NONE))
-		tap_bail("alloc");
+	fuzz_bad_pages(sys_pg, &ro_pg, &hole);
 
 	r = kmemleak_clear();
 	tap_diag("kmemleak %s", r == -ENOENT ? "absent" :

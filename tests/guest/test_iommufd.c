@@ -52,32 +52,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/*
- * The pSeries uapi of the series (not in the 6.12 headers the programs
- * build with). The Makefile defines UAPI_HAS_SPAPR_TCE when the headers
- * have it.
- */
-#ifndef UAPI_HAS_SPAPR_TCE
-#define IOMMU_HW_INFO_TYPE_SPAPR_TCE	5
-#define IOMMU_HWPT_DATA_SPAPR_TCE	4
-
-struct iommu_hw_info_spapr_tce {
-	__u32 flags;
-	__u32 max_windows;
-	__u32 max_levels;
-	__u32 __reserved;
-	__aligned_u64 page_sizes;
-	__aligned_u64 dma32_window_start;
-	__aligned_u64 dma32_window_size;
-};
-
-struct iommu_hwpt_spapr_tce {
-	__u32 page_shift;
-	__u32 levels;
-	__aligned_u64 window_size;
-};
-#endif
-
 #define SZ_4K	0x1000ull
 #define SZ_64K	0x10000ull
 #define SZ_1M	0x100000ull
@@ -112,15 +86,6 @@ static uint64_t ram_bytes(void)
 static bool pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));
-}
-
-/* Pinned pages back to what they were at the start; reports it */
-static void pins_back(const char *what)
-{
-	long long now = settle_ll(pinned_pages, pin0);
-
-	tap_ok(now == pin0, "%s: pinned pages back to %lld (%lld)", what, pin0,
-	       now);
 }
 
 /* ------------------------------------------------ (a) one device, IOAS */
@@ -336,7 +301,7 @@ static void hostile(struct iofd_sess *s, struct iofd_dev *x, struct edu *e,
 	tap_ok(n == RW_LEN + RO_LEN,
 	       "(a) it found only the two mappings: %llu bytes (%llu)",
 	       RW_LEN + RO_LEN, (unsigned long long)n);
-	pins_back("(a) after UNMAP of everything");
+	tap_pins_back(pin0, "(a) after UNMAP of everything");
 }
 
 static void part_a(void)
@@ -376,36 +341,22 @@ out:
 	iofd_dev_close(&x);
 	iofd_sess_close(&s);
 	buf_free(buf, BUF_LEN);
-	pins_back("(a) all closed");
+	tap_pins_back(pin0, "(a) all closed");
 }
 
 /* ---------------------------------------- (b) HWPT_ALLOC with a window */
-
-static long hwpt_spapr(struct iofd_sess *s, struct iofd_dev *x, uint32_t shift,
-		       uint32_t levels, uint64_t size, uint32_t *hwpt)
-{
-	struct iommu_hwpt_spapr_tce w = {
-		.page_shift = shift,
-		.levels = levels,
-		.window_size = size,
-	};
-
-	return iommufd_hwpt_alloc(s->fd, x->dev_id, s->ioas,
-				  IOMMU_HWPT_DATA_SPAPR_TCE, &w, sizeof(w),
-				  hwpt);
-}
 
 static void hwpt_refused(struct iofd_sess *s, struct iofd_dev *x)
 {
 	uint32_t id = 0;
 
-	tap_rc(hwpt_spapr(s, x, 13, 0, SZ_1G, &id), -EINVAL,
+	tap_rc(iofd_hwpt_spapr(s, x, 13, 0, SZ_1G, &id), -EINVAL,
 	       "(b) HWPT_ALLOC {13, 0, 1 GiB}: 8K pages not offered");
-	tap_rc(hwpt_spapr(s, x, 16, 0, SZ_1G + SZ_64K, &id), -EINVAL,
+	tap_rc(iofd_hwpt_spapr(s, x, 16, 0, SZ_1G + SZ_64K, &id), -EINVAL,
 	       "(b) HWPT_ALLOC {16, 0, 1 GiB + 64K}: not a power of two");
-	tap_rc(hwpt_spapr(s, x, 16, 0, SZ_4K, &id), -EINVAL,
+	tap_rc(iofd_hwpt_spapr(s, x, 16, 0, SZ_4K, &id), -EINVAL,
 	       "(b) HWPT_ALLOC {16, 0, 4K}: smaller than a page");
-	tap_rc(hwpt_spapr(s, x, 12, 2, SZ_1G, &id), -EINVAL,
+	tap_rc(iofd_hwpt_spapr(s, x, 12, 2, SZ_1G, &id), -EINVAL,
 	       "(b) HWPT_ALLOC {12, 2, 1 GiB}: only one level");
 }
 
@@ -416,7 +367,7 @@ static void hwpt_4k(struct iofd_sess *s, struct iofd_dev *x, uint8_t *buf)
 	uint64_t iova;
 	long r;
 
-	r = hwpt_spapr(s, x, 12, 0, SZ_1G, &hwpt);
+	r = iofd_hwpt_spapr(s, x, 12, 0, SZ_1G, &hwpt);
 	if (!tap_rc(r, 0, "(b) HWPT_ALLOC {12, 0, 1 GiB}: hwpt %u", hwpt))
 		return;
 	if (!tap_rc(vfio_cdev_attach(x, hwpt), 0, "(b) ATTACH to hwpt %u",
@@ -469,7 +420,7 @@ static void part_b(void)
 	iofd_dev_close(&x);
 	iofd_sess_close(&s);
 	buf_free(buf, BUF_LEN);
-	pins_back("(b) all closed");
+	tap_pins_back(pin0, "(b) all closed");
 }
 
 /* ----------------------------------- (c), (d) two devices in one IOAS */
@@ -539,7 +490,7 @@ out:
 	iofd_sess_close(&s);
 	free(before);
 	buf_free(buf, BUF_LEN);
-	pins_back(tag);
+	tap_pins_back(pin0, tag);
 }
 
 /* ---------------------------------------------------- (e) kill -9 */
@@ -598,7 +549,7 @@ static void part_e(void)
 	waitpid(pid, &status, 0);
 	tap_ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	       "(e) child killed with SIGKILL");
-	pins_back("(e) after the kill");
+	tap_pins_back(pin0, "(e) after the kill");
 	tap_rc(iofd_fresh_dma(BDF_A, &seed), 0,
 	       "(e) %s bound again in the parent, DMA equal", BDF_A);
 }
@@ -615,7 +566,7 @@ static void part_f(void)
 		tap_rc(iofd_fresh_dma(bdfs[i], &seed), 0,
 		       "(f) %s opened again: BIND, ATTACH, MAP, DMA equal",
 		       bdfs[i]);
-	pins_back("(f) all closed");
+	tap_pins_back(pin0, "(f) all closed");
 	if (backend_is_ours() < 0 || access("/dev/vfio/vfio", F_OK)) {
 		tap_skip("no sPAPR TCE backend loaded",
 			 "(f) legacy container after iommufd");
@@ -651,7 +602,7 @@ static void released_pe(struct iofd_sess *s, uint32_t hwpt, uint8_t *buf)
 	       "(g) UNMAP after the PE's release");
 	tap_ok(n == RW_LEN, "(g) it unmapped %llu bytes (%llu)", RW_LEN,
 	       (unsigned long long)n);
-	pins_back("(g) after that UNMAP");
+	tap_pins_back(pin0, "(g) after that UNMAP");
 	r = iofd_dev_setup(&x, s->fd, BDF_A, 0);
 	if (!tap_rc(r, 0, "(g) %s opened and bound again", BDF_A))
 		goto out;
@@ -689,11 +640,7 @@ static void part_g(void)
 
 	if (!buf)
 		tap_bail("buffer");
-	r = iofd_sess_open_dev(&s, &x, BDF_A, false);
-	if (!r)
-		r = hwpt_spapr(&s, &x, 0, 0, 0, &hwpt);
-	if (!r)
-		r = vfio_cdev_attach(&x, hwpt);
+	r = iofd_sess_open_hwpt(&s, &x, BDF_A, &hwpt);
 	if (!r)
 		r = iofd_sess_ranges(&s);
 	if (!tap_rc(r, 0, "(g) HWPT_ALLOC {0, 0, 0} (hwpt %u), ATTACH", hwpt))
@@ -714,7 +661,7 @@ out:
 	iofd_dev_close(&x);
 	iofd_sess_close(&s);
 	buf_free(buf, BUF_LEN);
-	pins_back("(g) all closed");
+	tap_pins_back(pin0, "(g) all closed");
 }
 
 /* ------------------------------------------------ (h) a PE without DDW */
@@ -789,7 +736,7 @@ static void part_h(void)
 out:
 	iofd_dev_close(&x);
 	iofd_sess_close(&s);
-	pins_back("(h) all closed");
+	tap_pins_back(pin0, "(h) all closed");
 }
 
 /* ------------------------------------------------------------- main */

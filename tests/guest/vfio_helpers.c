@@ -381,6 +381,11 @@ long vmlck_kb(void)
 	return status_field_kb("/proc/self/status", "VmLck");
 }
 
+long vmpin_kb(void)
+{
+	return status_field_kb("/proc/self/status", "VmPin");
+}
+
 long vmlck_kb_pid(pid_t pid)
 {
 	char path[64];
@@ -428,6 +433,14 @@ long long settle_ll(long long (*get)(void), long long want)
 		v = get();
 	}
 	return v;
+}
+
+bool tap_pins_back(long long pin0, const char *what)
+{
+	long long now = settle_ll(pinned_pages, pin0);
+
+	return tap_ok(now == pin0, "%s: pinned pages back to %lld (%lld)", what,
+		      pin0, now);
 }
 
 /* Sum of the "tces_mapped" column of one debugfs "windows" file. */
@@ -704,6 +717,27 @@ uint64_t test_seed(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ((uint64_t)ts.tv_sec * 1000000007ull) ^ (uint64_t)ts.tv_nsec ^
 	       ((uint64_t)getpid() << 32);
+}
+
+uint64_t fuzz_args(int argc, char **argv, unsigned long long *count)
+{
+	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 0;
+
+	if (!seed)
+		seed = test_seed();
+	if (argc > 2)
+		*count = strtoull(argv[2], NULL, 0);
+	printf("# seed %llu\n", (unsigned long long)seed);
+	return seed;
+}
+
+void fuzz_bad_pages(size_t pg, uint8_t **ro, uint8_t **hole)
+{
+	*ro = buf_alloc(pg);
+	*hole = buf_alloc(2 * pg);
+	if (!*ro || !*hole || mprotect(*ro, pg, PROT_READ) ||
+	    mprotect(*hole, 2 * pg, PROT_NONE))
+		tap_bail("bad pages for the fuzzer");
 }
 
 /* ------------------------------------------------------------- VFIO */

@@ -74,6 +74,8 @@ long long read_ll(const char *path);
 
 /* VmLck of this process in kB (-1 if unreadable). */
 long vmlck_kb(void);
+/* VmPin (mm->pinned_vm, e.g. iommufd's RLIMIT_MODE 1 charge) in kB */
+long vmpin_kb(void);
 /* VmLck of another process in kB. */
 long vmlck_kb_pid(pid_t pid);
 /* System-wide FOLL_PIN pinned pages: nr_foll_pin_acquired - released
@@ -94,6 +96,8 @@ long long key_file_read(FILE *f, const char *key);
 long long ddw_debugfs_key(const char *bdf, const char *file, const char *key);
 /* Polls get() (up to 3s) until it returns want; returns the last value. */
 long long settle_ll(long long (*get)(void), long long want);
+/* "what: pinned pages back to pin0" once they settle; returns the check */
+bool tap_pins_back(long long pin0, const char *what);
 /* /proc/meminfo field in kB, -1 if absent. */
 long meminfo_kb(const char *field);
 
@@ -118,6 +122,16 @@ long buf_first_diff(const void *a, const void *b, size_t len);
 /* xorshift64 random pattern, seeded per call */
 void fill_random(void *p, size_t len, uint64_t *seed);
 uint64_t test_seed(void);
+/*
+ * A fuzzer's "[SEED|0] [COUNT]": the seed of argv[1] (absent or 0: from
+ * test_seed()), printed as "# seed N"; *count gets argv[2] if given.
+ */
+uint64_t fuzz_args(int argc, char **argv, unsigned long long *count);
+/*
+ * Pages a fuzzer hands the kernel as bad memory: *ro one page of pg bytes
+ * read-only, *hole two pages with no access. Bails out on failure.
+ */
+void fuzz_bad_pages(size_t pg, uint8_t **ro, uint8_t **hole);
 
 /* ------------------------------------------------------------- VFIO */
 
