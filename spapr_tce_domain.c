@@ -25,8 +25,17 @@
  * refuses to clear keeps a reference on its pages, which are leaked, never
  * freed, and the domain refuses further maps (-EIO).
  *
+ * IOMMUFD reads back what it mapped through iova_to_phys() to unpin it, to
+ * copy it and to fill other domains, until it unmaps. The domain answers
+ * from a record of its own (@pfns), not from the table: when the PE is
+ * released before the domain is unmapped (a device closed before its
+ * iommufd), the platform clears the table and removes the window, and the
+ * domain's mappings then exist only for IOMMUFD, which must still unpin
+ * the right pages. Maps and unmaps of such a domain change the table's
+ * shadow only: the window is detached from the hypervisor.
+ *
  * Locking: @lock of the domain serialises its maps and unmaps (they share
- * the entry buffer); the table serialises its own entries. Attach and
+ * the entry buffer and @pfns); the table serialises its own entries. Attach and
  * detach run under the IOMMU group mutex; the window itself is opened and
  * closed by the table group ops, under their own lock.
  */
@@ -41,6 +50,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/xarray.h>
 #include <uapi/linux/iommufd.h>
 #include <asm/iommu.h>
 #include <asm/tce.h>
@@ -63,6 +73,8 @@
  * @buf: DOMAIN_BATCH entries for the range operations.
  * @failed: an entry could not be cleared; maps get -EIO.
  * @leaked: pages kept for entries that could not be cleared.
+ * @pfns: the IOMMU page frame (physical address >> the window's page shift)
+ *	of each mapped entry, as xa_mk_value(), indexed by entry.
  */
 struct spapr_tce_domain {
 	struct iommu_domain domain;
@@ -70,10 +82,11 @@ struct spapr_tce_domain {
 	struct iommu_table_group *table_group;
 	struct iommu_table *tbl;
 	int num;
-	struct mutex lock;	/* maps and unmaps, @buf */
+	struct mutex lock;	/* maps and unmaps, @buf, @pfns */
 	struct tce_range_entry *buf;
 	bool failed;
 	unsigned long leaked;
+	struct xarray pfns;
 };
 
 /**
@@ -264,6 +277,35 @@ static bool range_in_window(struct iommu_table *tbl, unsigned long entry,
 	       entry - tbl->it_offset <= tbl->it_size - n;
 }
 
+static void pfns_forget(struct spapr_tce_domain *sd, unsigned long entry,
+			unsigned long n)
+{
+	unsigned long i;
+
+	lockdep_assert_held(&sd->lock);
+	for (i = 0; i < n; i++)
+		xa_erase(&sd->pfns, entry + i);
+}
+
+/* Record the frames of @n entries from @entry, mapping from @paddr */
+static int pfns_record(struct spapr_tce_domain *sd, unsigned long entry,
+		       unsigned long n, phys_addr_t paddr, gfp_t gfp)
+{
+	unsigned long i, pfn = paddr >> table_shift(sd->tbl);
+	int ret;
+
+	lockdep_assert_held(&sd->lock);
+	for (i = 0; i < n; i++) {
+		ret = xa_err(xa_store(&sd->pfns, entry + i,
+				      xa_mk_value(pfn + i), gfp));
+		if (ret) {
+			pfns_forget(sd, entry, i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
 static int spapr_tce_map_pages(struct iommu_domain *domain, unsigned long iova,
 			       phys_addr_t paddr, size_t pgsize, size_t pgcount,
 			       int prot, gfp_t gfp, size_t *mapped)
@@ -279,8 +321,9 @@ static int spapr_tce_map_pages(struct iommu_domain *domain, unsigned long iova,
 		return -EINVAL;
 
 	mutex_lock(&sd->lock);
-	if (sd->failed)
-		ret = -EIO;
+	ret = sd->failed ? -EIO : pfns_record(sd, entry, pgcount, paddr, gfp);
+	if (ret)
+		goto out;
 	while (!ret && done < pgcount) {
 		n = batch_len(sd->tbl, entry + done, pgcount - done);
 		ret = map_batch(sd, entry + done, n, paddr + done * pgsize, perm);
@@ -289,8 +332,12 @@ static int spapr_tce_map_pages(struct iommu_domain *domain, unsigned long iova,
 		cond_resched();
 	}
 	/* All or nothing */
-	if (ret && done && clear_entries(sd, entry, done))
-		ret = -EIO;
+	if (ret) {
+		if (done && clear_entries(sd, entry, done))
+			ret = -EIO;
+		pfns_forget(sd, entry, pgcount);
+	}
+out:
 	mutex_unlock(&sd->lock);
 
 	if (!ret)
@@ -316,6 +363,7 @@ static size_t spapr_tce_unmap_pages(struct iommu_domain *domain,
 	 */
 	mutex_lock(&sd->lock);
 	clear_entries(sd, entry, pgcount);
+	pfns_forget(sd, entry, pgcount);
 	mutex_unlock(&sd->lock);
 	return pgcount * pgsize;
 }
@@ -325,16 +373,15 @@ static phys_addr_t spapr_tce_iova_to_phys(struct iommu_domain *domain,
 {
 	struct spapr_tce_domain *sd = to_spapr_domain(domain);
 	struct iommu_table *tbl = sd->tbl;
-	unsigned long mask = table_pgsize(tbl) - 1;
 	unsigned long entry = iova >> table_shift(tbl);
-	unsigned long tce;
+	void *pfn;
 
-	if (!range_in_window(tbl, entry, 1))
+	/* IOMMUFD does not race a lookup with the unmap of the same range */
+	pfn = xa_load(&sd->pfns, entry);
+	if (!pfn)
 		return 0;
-	tce = tbl->it_ops->get(tbl, entry);
-	if (!(tce & TCE_PERM_MASK))
-		return 0;
-	return (tce & ~mask) | (iova & mask);
+	return ((phys_addr_t)xa_to_value(pfn) << table_shift(tbl)) |
+	       (iova & (table_pgsize(tbl) - 1));
 }
 
 static struct iommu_table_group *table_group_of(struct iommu_group *group)
@@ -376,6 +423,7 @@ static void spapr_tce_paging_free(struct iommu_domain *domain)
 	iommu_tce_table_put(sd->tbl);
 	iommu_group_put(sd->group);
 	kfree(sd->buf);
+	xa_destroy(&sd->pfns);
 	mutex_destroy(&sd->lock);
 	kfree(sd);
 }
@@ -520,6 +568,7 @@ spapr_tce_domain_alloc_group(struct iommu_group *group,
 		goto err;
 
 	mutex_init(&sd->lock);
+	xa_init(&sd->pfns);
 	iommu_group_ref_get(group);
 	sd->group = group;
 	sd->table_group = tg;

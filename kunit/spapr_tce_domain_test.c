@@ -325,6 +325,39 @@ static void domain_free_closes_window(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, env->tg.tables[DOM_SLOT]);
 }
 
+/*
+ * The PE released under the domain's mappings (a device closed before its
+ * iommufd): the platform clears the window and drops it. IOMMUFD still
+ * reads back the frames to unpin them; the unmap then reaches no
+ * hypervisor, and freeing the domain closes nothing more.
+ */
+static void domain_pe_released_under_mappings(struct kunit *test)
+{
+	struct dom_env *env = dom_env_new(test);
+	struct iommu_table *tbl = env->tg.tables[DOM_SLOT];
+	struct tce_window *win = container_of(tbl, struct tce_window, tbl);
+	u64 iova = DOM_START + 3 * DOM_PGSIZE;
+	size_t mapped;
+
+	KUNIT_ASSERT_EQ(test, dom_map(env, iova, DOM_PADDR, 600, IOMMU_READ,
+				      &mapped), 0);
+	KUNIT_ASSERT_EQ(test, tce_window_clear_all(win), 0);
+	tce_window_detach(win);
+	fake_unset_window(&env->tg, DOM_SLOT);
+	KUNIT_EXPECT_EQ(test, tce_fake_nonzero(env->fake), 0);
+
+	KUNIT_EXPECT_EQ(test, env->domain->ops->iova_to_phys(env->domain,
+							     iova + 599 * DOM_PGSIZE + 9),
+			DOM_PADDR + 599 * DOM_PGSIZE + 9);
+	tce_fake_reset_log(env->fake);
+	KUNIT_EXPECT_EQ(test, dom_unmap(env, iova, 600), 600 * DOM_PGSIZE);
+	KUNIT_EXPECT_EQ(test, tce_fake_count(env->fake, TCE_FAKE_STUFF), 0);
+	KUNIT_EXPECT_EQ(test, env->domain->ops->iova_to_phys(env->domain, iova),
+			0);
+	dom_free(env);
+	KUNIT_EXPECT_EQ(test, env->unsets, 1);
+}
+
 /* A second domain of the same PE finds its slot taken */
 static void domain_second_busy(struct kunit *test)
 {
@@ -344,6 +377,7 @@ static struct kunit_case spapr_tce_domain_cases[] = {
 	KUNIT_CASE(domain_map_fail_all_or_nothing),
 	KUNIT_CASE(domain_unmap_fail_keeps_pages),
 	KUNIT_CASE(domain_free_closes_window),
+	KUNIT_CASE(domain_pe_released_under_mappings),
 	KUNIT_CASE(domain_second_busy),
 	{}
 };

@@ -272,9 +272,13 @@ series_commits() {
 	that IOMMUFD may unpin an unmapped range at once. A map is all or
 	nothing; an entry the hypervisor refuses to clear keeps a reference
 	on its pages (leaked, never freed) and the domain refuses further
-	maps. The blocked domain takes ownership of the PE as before, and
-	keeps it when a paging domain is detached; the platform domain gives
-	it back.
+	maps. iova_to_phys answers from a record of the domain's own (an
+	xarray of the frames mapped), not from the table: IOMMUFD reads the
+	frames back until it unmaps, to unpin them, and a PE released before
+	that (a device closed before its iommufd) has its window cleared and
+	removed by the platform. The blocked domain takes ownership of the PE
+	as before, and keeps it when a paging domain is detached; the
+	platform domain gives it back.
 
 	IOMMU_GET_HW_INFO reports the PE's windows (struct
 	iommu_hw_info_spapr_tce, IOMMU_HW_INFO_TYPE_SPAPR_TCE): the page sizes
