@@ -14,8 +14,8 @@
  * GET_HW_INFO of bad dev_ids, DESTROY of objects in use, BIND twice, the
  * iommufd closed while its device is attached and mapped, and a HWPT of a
  * PE released and bound again elsewhere, whose UNMAP and MAP must not
- * reach the new owner's window, and IOAS_COPY out of such a HWPT (the
- * series kernel fails this one: see seq_released_copy()).
+ * reach the new owner's window, and IOAS_COPY out of such a HWPT (see
+ * seq_released_copy()).
  *
  * Then COUNT random calls: IOAS_ALLOC, IOAS_MAP (with and without
  * FIXED_IOVA), IOAS_UNMAP, IOAS_COPY, IOAS_ALLOW_IOVAS, IOAS_IOVA_RANGES,
@@ -264,12 +264,8 @@ static uint64_t pick_va(void)
 	case 1:	return (uintptr_t)hole;
 	case 2:	return 0;
 	case 3:	return xrand(&S);
-	/*
-	 * Unaligned, but never by a multiple of 4K: a 4K-page HWPT would
-	 * take that, and once its PE is released the UNMAP oopses (see
-	 * seq_released_copy(), which checks the bug without the oops).
-	 */
-	case 4:	return (uintptr_t)bufs[R(NBUF)] + 1 + 2 * R(SZ_64K / 2 - 1);
+	/* unaligned, 4K multiples included: a 4K-page HWPT takes those */
+	case 4:	return (uintptr_t)bufs[R(NBUF)] + 1 + R(SZ_64K - 1);
 	default: return (uintptr_t)bufs[R(NBUF)] + SZ_64K * R(8);
 	}
 }
@@ -983,11 +979,12 @@ static long ioas_copy(int fd, uint32_t dst_ioas, uint64_t dst_iova,
  * HWPT of A whose PE was released (A's cdev closed); IOAS_COPY of its
  * mapping into an IOAS where B is attached, and B reads it.
  *
- * The series kernel fails this: the release clears the window's entries
- * under the domain (close_window()), the domain then answers 0, B gets
- * physical page 0, and the UNMAPs unpin PFN 0 instead of the pages
- * pinned (with a user address not 64K aligned, as a 4K-page HWPT allows,
- * PFN 0 minus the offset: an oops in unpin_user_page_range_dirty_lock()).
+ * The release clears the window's entries under the domain
+ * (close_window()). Before the domain kept its own record of the frames
+ * it mapped, it then answered 0: B got physical page 0, and the UNMAPs
+ * unpinned PFN 0 instead of the pages pinned (with a user address not 64K
+ * aligned, as a 4K-page HWPT allows, PFN 0 minus the offset: an oops in
+ * unpin_user_page_range_dirty_lock()).
  */
 static void seq_released_copy(uint8_t *buf)
 {
