@@ -10,6 +10,8 @@
  *   ddw_rtas.c     the RTAS DDW calls and their counters
  *   ddw_of.c       device-tree properties of a PE's DMA windows
  *   ddw_debugfs.c  debugfs files
+ *   ddw_record.c   memory hotplug while the host DMA code's record of a
+ *                  host DDW we removed is stale
  *   ddw_module.c   the loadable module: our ops on every PE at load, the
  *                  originals back at unload, PEs whose last function goes
  *   ddw_intree.c   the built-in code: the hooks arch iommu.c calls
@@ -22,7 +24,8 @@
  * ddw_mutex is the one lock of this code. It protects:
  *  - ddw_pe_list, and the list membership of every &struct ddw_pe;
  *  - in each PE: @owners, @owner_list (and each owner's @owning), @slot,
- *    @default_table, @default_present, @host_direct, @orig_ops, @managed;
+ *    @default_table, @default_present, @host_direct, @host_record_stale,
+ *    @orig_ops, @managed;
  *  - the table group of a managed PE: ->ops and the fields of
  *    &struct group_fields, which our install and uninstall write, and
  *    ->tables[] while the PE is owned (the host DMA code of iommu.c sets
@@ -49,7 +52,10 @@
  * Lock order, outer first: pci_lock_rescan_remove() (module load, the PCI
  * bus notifier) and our callers' locks (the VFIO container and group
  * locks, the IOMMU group mutex), then ddw_mutex, then a view spinlock
- * (closing a window clears its leftovers under ddw_mutex). Nothing here
+ * (closing a window clears its leftovers under ddw_mutex). ddw_record.c
+ * has a mutex of its own, taken inside ddw_mutex and inside the memory
+ * hotplug lock (its memory notifier); with ddw_mutex held, it waits for a
+ * memory online or offline under way to end. Nothing here
  * calls into VFIO or the IOMMU group code with ddw_mutex held (the
  * original ops' release_ownership() is called after it is dropped).
  *
@@ -201,6 +207,8 @@ struct ddw_owner {
  * @default_table: in-tree default table kept while owned (holds a ref).
  * @default_present: the platform default window exists.
  * @host_direct: host direct-mapping DDW to re-create at release.
+ * @host_record_stale: the host DMA code lists a direct DDW of this PE that
+ *	we removed (ddw_record.c).
  * @slot: windows opened through our ops.
  * @rtas_calls: RTAS calls made, by kind.
  * @rtas_failed: RTAS calls that failed, by kind.
@@ -232,6 +240,7 @@ struct ddw_pe {
 	struct iommu_table *default_table;
 	bool default_present;
 	struct host_direct_ddw host_direct;
+	bool host_record_stale;
 	struct ddw_slot slot[NR_WINDOWS];
 	/* closed DDWs the firmware would not remove: see stale_remove() */
 	u32 stale_liobn[NR_WINDOWS];
@@ -262,6 +271,16 @@ int ddw_default_window_remove(struct ddw_pe *pe);
 int ddw_default_window_restore(struct ddw_pe *pe);
 int ddw_platform_window_clear(struct ddw_pe *pe, u32 liobn, u64 start,
 			      unsigned int shift, u64 entries);
+
+/*
+ * The host DMA code's record of a host DDW we removed (its dma_win_list):
+ * dropped built in (ddw_intree.c); the module cannot reach it, and it
+ * stays stale while the PE is owned (ddw_record.c).
+ */
+bool ddw_host_record_drop(struct ddw_pe *pe);
+void ddw_host_record_stale(struct ddw_pe *pe, bool stale);
+int ddw_record_init(void);
+void ddw_record_exit(void);
 
 /* ddw_rtas.c */
 extern const char * const ddw_rtas_kind_name[NR_RTAS_KINDS];

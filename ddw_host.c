@@ -5,16 +5,18 @@
  * last user releases it, so that a host driver bound again finds the PE as
  * the host DMA code left it. See ddw.h.
  *
- * Interop limit: the in-tree code also tracks the host DDWs it creates in a
- * private list (dma_win_list) we cannot reach. When take_ownership removes
- * such a window, the stale list entry stays: if a host driver is bound again
- * to the device later, the in-tree code believes its DDW still exists and,
- * for a direct-mapping DDW, DMAs through it. So release_ownership re-creates
- * a removed direct-mapping DDW at the same bus address and maps all RAM
- * again; when the platform places it elsewhere, it is removed and the host
- * driver of that PE cannot DMA until reboot (logged). A dynamic host DDW
- * is not re-created: the stale entry sends the host to tables[0], which
- * works.
+ * The in-tree code also records the host DDWs it creates, in a list of
+ * iommu.c (dma_win_list). Built in, the record of a window we remove is
+ * dropped, and a host driver bound again after the release gets a new DDW
+ * as at boot. The module cannot reach that list, so the record stays,
+ * stale (ddw_record.c: memory hotplug is refused meanwhile); if a host
+ * driver is bound again to the device later, the in-tree code believes
+ * its DDW still exists and, for a direct-mapping DDW, DMAs through it. So
+ * there release_ownership re-creates a removed direct-mapping DDW at the
+ * same bus address and maps all RAM again; when the platform places it
+ * elsewhere, it is removed and the host driver of that PE cannot DMA
+ * until reboot (logged). A dynamic host DDW is not re-created: the stale
+ * entry sends the host to tables[0], which works.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -298,12 +300,13 @@ static void host_direct_ddw_recreate(struct ddw_pe *pe)
 		ddw_rtas_remove(pe, c.liobn);
 		goto failed;
 	}
+	ddw_host_record_stale(pe, false);
 	pr_info("%pOF: host direct DMA window 0x%x restored at %#llx\n",
 		pe->np, c.liobn, c.start);
 	return;
 
 failed:
-	pr_err("%pOF: host direct DMA window not restored, a host driver of this PE cannot DMA until reboot\n",
+	pr_err("%pOF: host direct DMA window not restored, a host driver of this PE cannot DMA and memory cannot be added or removed until reboot\n",
 	       pe->np);
 }
 
@@ -316,6 +319,26 @@ static void host_ddw_clear(struct ddw_pe *pe, u32 liobn,
 	if (ddw_platform_window_clear(pe, liobn, h->dma_base, h->page_shift,
 				      entries))
 		pr_warn("%pOF: clearing host DDW 0x%x failed\n", pe->np, liobn);
+}
+
+/*
+ * The host DDW of @pe is removed (@direct: the geometry of a direct-mapping
+ * one, else NULL): the host DMA code's record of it is dropped, or, where
+ * it cannot be, kept stale and the direct window recorded to be re-created
+ * at the release.
+ */
+static void host_ddw_record_removed(struct ddw_pe *pe,
+				    const struct host_direct_ddw *direct)
+{
+	if (ddw_host_record_drop(pe)) {
+		ddw_host_record_stale(pe, false);
+		return;
+	}
+	if (!direct)
+		return;
+	pe->host_direct = *direct;
+	pr_info("%pOF: memory online and offline are refused until the host direct DMA window is back\n",
+		pe->np);
 }
 
 /*
@@ -347,6 +370,8 @@ static int host_ddw_remove(struct ddw_pe *pe, const char *name)
 		};
 		h.valid = h.page_shift >= MIN_PAGE_SHIFT &&
 			  h.window_shift >= h.page_shift && h.window_shift < 64;
+		if (direct)
+			ddw_host_record_stale(pe, true);
 		if (h.valid)
 			host_ddw_clear(pe, liobn, &h);
 		ret = ddw_rtas_remove(pe, liobn);
@@ -354,10 +379,11 @@ static int host_ddw_remove(struct ddw_pe *pe, const char *name)
 			if (direct && h.valid && direct_map_all_ram(pe, liobn, &h))
 				pr_err("%pOF: host direct DMA window 0x%x neither removed nor mapped again, a host driver of this PE cannot DMA until reboot\n",
 				       pe->np, liobn);
+			/* still the host's window: the record is true */
+			ddw_host_record_stale(pe, false);
 			return ret;
 		}
-		if (direct)
-			pe->host_direct = h;
+		host_ddw_record_removed(pe, direct ? &h : NULL);
 		pr_info("%pOF: removed host DMA window 0x%x (%s)\n", pe->np,
 			liobn, name);
 	}

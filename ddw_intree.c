@@ -69,10 +69,24 @@ void pseries_ddw_group_free(struct iommu_table_group *tg)
 	ddw_pe_free(pe);
 }
 
+/**
+ * ddw_host_record_drop() - the host DMA code forgets a removed DDW
+ * @pe: the PE, whose host DDW was removed.
+ *
+ * A host driver bound again after the release gets a new DDW, as at boot.
+ *
+ * Return: true.
+ */
+bool ddw_host_record_drop(struct ddw_pe *pe)
+{
+	pseries_ddw_window_forget(pe->np);
+	return true;
+}
+
 /* Before PCI probing (subsys_initcall), which adds the PEs */
-static int __init pseries_ddw_debugfs_init(void)
+static int __init pseries_ddw_init(void)
 {
 	ddw_debugfs_init();
-	return 0;
+	return ddw_record_init();
 }
-machine_arch_initcall(pseries, pseries_ddw_debugfs_init);
+machine_arch_initcall(pseries, pseries_ddw_init);

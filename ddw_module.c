@@ -249,6 +249,20 @@ static int pe_bus_notify(struct notifier_block *nb, unsigned long action,
 	return NOTIFY_OK;
 }
 
+/**
+ * ddw_host_record_drop() - the host DMA code's record of a removed DDW
+ * @pe: the PE, whose host DDW was removed.
+ *
+ * The module cannot reach the list iommu.c keeps it in: the record stays
+ * (ddw_record.c).
+ *
+ * Return: false.
+ */
+bool ddw_host_record_drop(struct ddw_pe *pe)
+{
+	return false;
+}
+
 /*
  * The range operations of our windows. In tree they are callbacks of the
  * windows' iommu_table_ops, which a module cannot add to the kernel's
@@ -310,6 +324,9 @@ static int __init pseries_tce_ddw_init(void)
 		return -ENODEV;
 	}
 
+	ret = ddw_record_init();
+	if (ret)
+		return ret;
 	ddw_debugfs_init();
 
 	/* No function comes or goes between the scan and the notifier */
@@ -318,8 +335,10 @@ static int __init pseries_tce_ddw_init(void)
 		pe_add_for_dev(pdev);
 	ret = bus_register_notifier(&pci_bus_type, &pe_bus_nb);
 	pci_unlock_rescan_remove();
-	if (ret)
+	if (ret) {
 		pes_remove_all();
+		ddw_record_exit();
+	}
 	return ret;
 }
 
@@ -327,6 +346,7 @@ static void __exit pseries_tce_ddw_exit(void)
 {
 	bus_unregister_notifier(&pci_bus_type, &pe_bus_nb);
 	pes_remove_all();
+	ddw_record_exit();
 }
 
 module_init(pseries_tce_ddw_init);

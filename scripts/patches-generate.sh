@@ -163,8 +163,18 @@ series_commits() {
 	window the user asks for, the default one or a DDW through
 	ibm,create-pe-dma-window, backed by the batched TCE window of the
 	previous patch; release_ownership closes them and restores the default
-	window (ibm,reset-pe-dma-windows when available) and a removed
-	direct-mapping DDW, so that host DMA finds the PE as before.
+	window (ibm,reset-pe-dma-windows when available), so that host DMA
+	finds the PE as before.
+
+	iommu.c records the host DDWs it creates (dma_win_list), and memory
+	hotplug maps new RAM into each direct-mapping one, or clears it there,
+	at the recorded LIOBN and bus address. The firmware may give the
+	user's DDW that same LIOBN and bus range (QEMU always does), so the
+	record of a host DDW removed at take_ownership is dropped at once
+	(pseries_ddw_window_forget(), which the OF reconfig notifier now uses
+	too): a host driver bound again after the release gets a new DDW, as
+	at boot. A memory notifier refuses online and offline while such a
+	record is being removed.
 
 	The device-tree conventions of the host DDW code (ibm,dma-window,
 	ibm,dma-window-saved, linux,dma64-ddr-window-info) are kept. iommu.c
@@ -178,9 +188,10 @@ series_commits() {
 	The files follow concerns: ddw_ops.c has the ops (PE lookup, ownership,
 	windows), ddw_host.c evicts and restores the host's windows, ddw_rtas.c
 	and ddw_of.c are the RTAS calls and the device-tree properties,
-	ddw_debugfs.c the debugfs files and ddw_intree.c the hooks iommu.c
-	calls. ddw.h states the locking rules: one mutex for the PEs, their
-	windows and ownership, checked with lockdep_assert_held().
+	ddw_debugfs.c the debugfs files, ddw_record.c the memory notifier and
+	ddw_intree.c the hooks iommu.c calls. ddw.h states the locking rules:
+	one mutex for the PEs, their windows and ownership, checked with
+	lockdep_assert_held().
 	EOF
 	)"
 
