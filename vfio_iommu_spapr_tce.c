@@ -34,6 +34,12 @@
  * address of every mapped entry, so a zero or absent slot means "nothing
  * mapped here" and clearing can skip it without touching the table.
  *
+ * A refused clear leaks, and says so; it never frees. An entry the
+ * hypervisor would not clear keeps its reference, and the window takes no
+ * new mapping. If its table must go all the same (its last group leaves,
+ * or a mirror's group), a v2 entry's count becomes a reference on its page
+ * (tce_table_leak()): the page stays, the registration goes with its mm.
+ *
  * In v2 mode the entries are shared with KVM: once QEMU attaches the group
  * to a KVM sPAPR TCE table, KVM's in-kernel H_PUT_TCE path
  * (arch/powerpc/kvm/book3s_64_vio.c) maps and clears entries of our tables
@@ -881,20 +887,84 @@ static int tce_clear_table(struct tce_container *c, int num)
 	return tce_clear_range(c, num, tbl->it_offset, tbl->it_size);
 }
 
+/* ---- a table that goes with entries it could not clear ---------------- */
+
+/*
+ * v2: entry @e of @tbl, mapping @ua, keeps its TCE: the hypervisor refused
+ * to clear it, and the table is going. Its mm_iommu count would keep the
+ * whole registration pinned and on the mm after the mm's exit (a WARN in
+ * destroy_context()), with nothing left that could drop it. Hand it over
+ * to a reference on the folio the TCE points at, never dropped: that page
+ * is leaked, never freed, whether or not the device can still reach it,
+ * and the registration can go. Device memory has no struct page, and is
+ * not freed with the registration. The slot is emptied as KVM empties it:
+ * the entry owns no count any more.
+ */
+static void tce_leak_entry(struct tce_container *c, struct iommu_table *tbl,
+			   unsigned long e, unsigned long ua)
+{
+	struct tce_range_entry old = { .tce = tbl->it_ops->get(tbl, e),
+				       .ua = ua };
+	unsigned long hpa = tce_hpa(old.tce), size;
+
+	if ((old.tce & TCE_PERM_MASK) &&
+	    !mm_iommu_is_devmem(c->mm, hpa, tbl->it_page_shift, &size))
+		folio_get(page_folio(pfn_to_page(hpa >> PAGE_SHIFT)));
+	tce_drop_olds(c, tbl, &old, 1);
+	*IOMMU_TABLE_USERSPACE_ENTRY_RO(tbl, e) = 0;
+}
+
+/*
+ * Table @w of window @num goes (its last group left, or its mirror's group
+ * leaves) with entries the hypervisor refused to clear twice; its
+ * platform tries again as it closes it, and may fail too. The rule: a
+ * refused clear leaks, and says so; it never frees. A v1 entry keeps its
+ * page pin (a mirror's own nothing); a v2 entry's count becomes a page
+ * reference (tce_leak_entry()). Said once a table.
+ */
+static void tce_table_leak(struct tce_container *c, int num,
+			   struct tce_window *w)
+{
+	unsigned long e = w->tbl->it_offset, end = e + w->tbl->it_size;
+	unsigned long ua, skip, leaked = 0;
+	unsigned int iter = 0;
+
+	if (!c->v2) {
+		leaked = w == &c->win[num] ? w->mapped : 0;
+	} else if (w->tbl->it_ops->get) {
+		for (; e < end; e += skip) {
+			if (!(++iter & TCE_RESCHED_MASK))
+				cond_resched();
+			skip = tce_unmapped_span(w->tbl, e, &ua);
+			if (!skip) {
+				tce_leak_entry(c, w->tbl, e, ua);
+				leaked++;
+			}
+			skip = clamp(skip, 1UL, end - e);
+		}
+		if (w == &c->win[num])
+			w->mapped -= min(w->mapped, leaked);
+	}
+	if (leaked)
+		pr_err("vfio-spapr-tce: window %d (liobn %lx) goes with %lu entries the hypervisor would not clear: the pages they map are leaked\n",
+		       num, w->tbl->it_index, leaked);
+}
+
 /*
  * Empty the mirror @m of a group that leaves window @num. In v1 it owns no
  * page pin: the primary's entries do, and they stay mapped. The group goes
  * whatever happens, and its platform clears what is left as it closes the
  * table, leaving the references of entries we could not clear with
  * nothing to drop them: as when the last group leaves, a refused batch is
- * tried once more; one still refused keeps its references (leaked, never
- * freed under the device) and fails the window.
+ * tried once more; one still refused leaks what it maps (never freed
+ * under the device) and fails the window.
  */
 static void tce_mirror_clear(struct tce_container *c, int num,
 			     struct tce_window *m)
 {
 	unsigned long e, next, end = m->tbl->it_offset + m->tbl->it_size;
 	unsigned long dropped;
+	bool refused = false;
 	int ret;
 
 	for (e = m->tbl->it_offset; e < end; e = next) {
@@ -903,10 +973,14 @@ static void tce_mirror_clear(struct tce_container *c, int num,
 		if (ret)
 			ret = tce_table_take(c, m, c->v2, e, next - e,
 					     &dropped);
-		if (ret)
+		if (ret) {
 			tce_window_failed(c, num, ret);
+			refused = true;
+		}
 		cond_resched();
 	}
+	if (refused)
+		tce_table_leak(c, num, m);
 }
 
 /* ---- MAP: exchange on the primary, then each mirror; undo in reverse -- */
@@ -1569,9 +1643,11 @@ static int tce_unregister_memory(struct tce_container *c, u64 vaddr, u64 size)
 }
 
 /*
- * Drop every registration. @failed: a window could not clear all its
- * entries, whose counts keep their regions registered and pinned (leaked,
- * never freed under a device); otherwise a region still mapped is a bug.
+ * Drop every registration. The entries a window could not clear handed
+ * their counts over to their pages (tce_table_leak()), so a region still
+ * mapped is a bug, unless a window failed (@failed) whose table cannot
+ * say what an entry maps (no it_ops->get): then its entries' counts keep
+ * the region registered and pinned (leaked, never freed under a device).
  */
 static void tce_prereg_release_all(struct tce_container *c, bool failed)
 {
@@ -2191,11 +2267,10 @@ static void tce_group_leave_window(struct tce_container *c,
 	if (!tce_groups_attached(c)) {
 		/*
 		 * No caller to report a refusal to, who could try again:
-		 * try once more here, before the entries that could not be
-		 * cleared keep their registrations for the mm's lifetime.
+		 * try once more here; what is still refused is leaked.
 		 */
-		if (tce_clear_table(c, num))
-			tce_clear_table(c, num);
+		if (tce_clear_table(c, num) && tce_clear_table(c, num))
+			tce_table_leak(c, num, &c->win[num]);
 	} else {
 		if (!g->mirror[num].tbl && !tce_primary_in_use(c, num))
 			tce_mirror_promote(c, g, num);
