@@ -38,7 +38,14 @@ kdir=$(kbuild_dir "$variant")
 dir=$OUT/$variant
 log=$dir/$name.log
 timeout=${GUEST_TIMEOUT:-900}
-mem=${GUEST_MEM:-4G}
+# Memory: 4G of boot RAM and room for one 1G DIMM. QEMU (7.2) writes the
+# partition's maximum memory (ibm,lrdr-capacity) only when there is room
+# for DIMMs, else 0; a kernel with NUMA and MEMORY_HOTPLUG takes that as
+# the memory its direct-mapping DDWs must cover, asks for a 2^0-byte
+# window, is refused and lists the PE as failed: no DDW for it, from the
+# host's DMA or VFIO's in-tree ops, until reboot. GUEST_MEM=SIZE[,...] is
+# QEMU's -m.
+mem=${GUEST_MEM:-4G,slots=1,maxmem=5G}
 # The plain kernel runs with the hash MMU, as LPARs under PowerVM do (16M
 # huge pages); the debug kernel with radix, as KVM pSeries guests do (and
 # KASAN needs it on ppc64).
