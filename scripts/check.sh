@@ -116,6 +116,10 @@ run_suite suite plain jobs.suite
 dpdk_nics nics
 MMU=radix INITRD_EXTRA=$OUT/roots/dpdk.cpio.gz run_suite dpdk plain jobs.dpdk "${nics[@]}"
 run_suite unplug plain jobs.unplug
+# memory hot-add while a user owns a PE (issue 13 item 4): the guest asks
+# QEMU's monitor for DIMMs (MONITOR=1), which need room (GUEST_MEM)
+MMU=radix MONITOR=1 GUEST_MEM=2G,slots=8,maxmem=4G \
+	run_suite memhotplug plain jobs.memhotplug
 # QEMU VFIO passthrough to a nested KVM guest, every pairing (issue 15)
 NESTED=1 MMU=radix run_suite nested plain jobs.nested
 
@@ -126,6 +130,9 @@ run_suite suite "$NEWEST" "jobs.debug jobs.suite"
 if wait_background patches "$series_pid"; then
 	"$ROOT/scripts/initramfs.sh" series
 	run_suite suite series jobs.series
+	# memory hot-add while a user owns a PE, the built-in platform
+	MMU=radix MONITOR=1 GUEST_MEM=2G,slots=8,maxmem=4G \
+		run_suite memhotplug series jobs.memhotplug-series
 	# the kernel's own iommufd selftests, IOMMUFD_TEST's mock driver
 	"$ROOT/scripts/iommufd-selftests.sh"
 	MMU=radix INITRD_EXTRA=$OUT/roots/iommufd-selftests.cpio.gz \

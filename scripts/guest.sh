@@ -18,6 +18,15 @@
 #
 # INITRD_EXTRA: cpio archives (space-separated) appended to the initramfs
 # for this boot (scripts/root-cpio.sh: programs beyond busybox, e.g. DPDK).
+#
+# MONITOR=1: the guest may ask for QEMU monitor commands (memory hot-add:
+# object_add, device_add pc-dimm). QEMU gets a QMP socket,
+# out/VARIANT/NAME.qmp, and scripts/guest-monitor.py follows the console
+# log: each console line "@@qemu-monitor HMP-COMMAND" is run through QMP's
+# human-monitor-command, the command and its output appended to
+# out/VARIANT/NAME.monitor. Nothing goes back to the guest: it sees the
+# effect by itself (/proc/iomem, dmesg). Without MONITOR=1 there is no
+# monitor at all, and such lines do nothing.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -29,7 +38,14 @@ kdir=$(kbuild_dir "$variant")
 dir=$OUT/$variant
 log=$dir/$name.log
 timeout=${GUEST_TIMEOUT:-900}
-mem=${GUEST_MEM:-4G}
+# Memory: 4G of boot RAM and room for one 1G DIMM. QEMU (7.2) writes the
+# partition's maximum memory (ibm,lrdr-capacity) only when there is room
+# for DIMMs, else 0; a kernel with NUMA and MEMORY_HOTPLUG takes that as
+# the memory its direct-mapping DDWs must cover, asks for a 2^0-byte
+# window, is refused and lists the PE as failed: no DDW for it, from the
+# host's DMA or VFIO's in-tree ops, until reboot. GUEST_MEM=SIZE[,...] is
+# QEMU's -m.
+mem=${GUEST_MEM:-4G,slots=1,maxmem=5G}
 # The plain kernel runs with the hash MMU, as LPARs under PowerVM do (16M
 # huge pages); the debug kernel with radix, as KVM pSeries guests do (and
 # KASAN needs it on ppc64).
@@ -63,12 +79,19 @@ if [ -n "${INITRD_EXTRA:-}" ]; then
 	initrd=$dir/$name.initrd
 fi
 
+monitor=(-monitor none)
+if [ "${MONITOR:-0}" = 1 ]; then
+	qmp=$dir/$name.qmp
+	rm -f "$qmp"
+	monitor+=(-qmp "unix:$qmp,server=on,wait=off")
+fi
+
 disk=$dir/nvme.img
 [ -f "$disk" ] || truncate -s 64M "$disk"
 
 qemu=(qemu-system-ppc64 -M "$machine" "${cpu[@]}"
       -accel tcg,thread=multi -smp 2 -m "$mem"
-      -nodefaults -display none -vga none -monitor none -serial stdio -no-reboot
+      -nodefaults -display none -vga none "${monitor[@]}" -serial stdio -no-reboot
       -kernel "$kdir/vmlinux" -initrd "$initrd"
       -append "console=hvc0 loglevel=5 $mmu bench.jobs=$jobs ${GUEST_CMDLINE:-}"
       -device spapr-pci-host-bridge,index=1,id=phb1
@@ -98,11 +121,25 @@ step "guest[$variant/$name]: booting (timeout ${timeout}s, console $log)"
 if [ "$jobs" = shell ]; then
 	exec "${qemu[@]}" "$@"
 fi
+if [ "${MONITOR:-0}" = 1 ]; then
+	# a console log of an earlier boot must not be replayed
+	rm -f "$log"
+	: > "$dir/$name.monitor"
+	"$ROOT/scripts/guest-monitor.py" "$log" "$qmp" "$dir/$name.monitor" &
+	monitor_pid=$!
+fi
 set +e
 timeout --foreground -k 10 "$timeout" "${qemu[@]}" "$@" < /dev/null 2>&1 | tee "$log" |
 	grep --line-buffered -E '^(BENCH|ok |not ok |# )' | sed -u 's/^/    /'
 rc=${PIPESTATUS[0]}
 set -e
+if [ -n "${monitor_pid:-}" ]; then
+	# it exits when QEMU closes the socket; a second is plenty
+	sleep 1
+	kill "$monitor_pid" 2> /dev/null || true
+	wait "$monitor_pid" 2> /dev/null || true
+	rm -f "$qmp"
+fi
 [ "$rc" = 124 ] && echo "guest[$variant/$name]: TIMEOUT after ${timeout}s" >> "$log"
 step "guest[$variant/$name]: qemu exited with $rc"
 exit 0

@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include "iommufd_helpers.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,22 +37,12 @@ int iommufd_unsafe_interrupts(int on, int *old)
 
 int vfio_cdev_path(const char *bdf, char *path, size_t len)
 {
-	char dir_path[256];
-	struct dirent *de;
-	DIR *dir;
+	char name[64];
+	int r = pci_subdir_entry(bdf, "vfio-dev", "vfio", name, sizeof(name));
 
-	snprintf(dir_path, sizeof(dir_path),
-		 "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	dir = opendir(dir_path);
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir)))
-		if (!strncmp(de->d_name, "vfio", 4))
-			break;
-	if (de)
-		snprintf(path, len, "/dev/vfio/devices/%.32s", de->d_name);
-	closedir(dir);
-	return de ? 0 : -ENOENT;
+	if (!r)
+		snprintf(path, len, "/dev/vfio/devices/%.32s", name);
+	return r;
 }
 
 void iofd_dev_init(struct iofd_dev *x)

@@ -6,6 +6,8 @@
 #include "nvme_helpers.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -313,4 +315,76 @@ int nvme_rw(struct nvme_ctrl *n, struct nvme_queue *io, uint8_t opc,
 
 	r = nvme_rw_cmd(&c, opc, lba_shift, slba, iova, len, list, list_iova);
 	return r ? r : nvme_exec(n, io, &c, NULL);
+}
+
+void nvme_id_ns_format(const uint8_t *id, uint64_t *nsze, uint32_t *lba_shift)
+{
+	uint8_t flbas = id[26] & 0xf;
+	uint32_t lbaf;
+
+	memcpy(nsze, id, 8);
+	memcpy(&lbaf, id + 128 + 4 * flbas, 4);
+	*lba_shift = (uint8_t)(lbaf >> 16);
+}
+
+/* ------------------------------------------- the kernel's nvme driver */
+
+/* The block device of the controller, from /sys/bus/pci/devices/BDF/nvme */
+static int find_blockdev(const char *bdf, char *dev, size_t len)
+{
+	char name[64];
+	int r = pci_subdir_entry(bdf, "nvme", "nvme", name, sizeof(name));
+
+	if (!r)
+		snprintf(dev, len, "/dev/%.32sn1", name);
+	return r;
+}
+
+int nvme_kernel_bind(const char *bdf, char *dev, size_t len)
+{
+	int r;
+
+	if (system("modprobe nvme"))
+		return -ENOENT;
+	r = pci_rebind(bdf, "nvme");
+	if (r)
+		return r;
+	r = -ENOENT;
+	for (int i = 0; i < 3000 && r; i++) {
+		r = find_blockdev(bdf, dev, len);
+		if (!r)
+			r = wait_path(dev, 0);
+		if (r)
+			usleep(20000);
+	}
+	return r;
+}
+
+int blockdev_read(const char *dev, off_t off, void *buf, size_t len)
+{
+	int fd = open(dev, O_RDONLY | O_DIRECT);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, len, off);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+void nvme_kernel_unbind(const char *bdf)
+{
+	char drv[64];
+	int r = pci_release_driver(bdf);
+
+	tap_rc(r, 0, "unbind %s from nvme", bdf);
+	if (system("modprobe -r nvme"))
+		tap_diag("modprobe -r nvme failed");
+	pci_driver(bdf, drv, sizeof(drv));
+	tap_ok(!drv[0], "%s left with no driver (%s)", bdf,
+	       drv[0] ? drv : "none");
 }

@@ -155,4 +155,28 @@ int nvme_rw(struct nvme_ctrl *n, struct nvme_queue *io, uint8_t opc,
 	    uint32_t lba_shift, uint64_t slba, uint64_t iova, uint64_t len,
 	    uint64_t *list, uint64_t list_iova);
 
+/*
+ * The Identify Namespace data at id: its size in blocks into *nsze and
+ * the block size's shift (LBADS of the format in use) into *lba_shift.
+ */
+void nvme_id_ns_format(const uint8_t *id, uint64_t *nsze,
+		       uint32_t *lba_shift);
+
+/* ------------------------------------------- the kernel's nvme driver */
+
+/*
+ * modprobe nvme, bdf bound to it (driver_override cleared), and the path
+ * of its namespace 1 block device into dev once it appears (the driver
+ * resets and probes the controller asynchronously; up to 60 s). 0 or
+ * -errno.
+ */
+int nvme_kernel_bind(const char *bdf, char *dev, size_t len);
+/* O_DIRECT pread of len bytes at off of dev: 0, -errno, -EIO if short */
+int blockdev_read(const char *dev, off_t off, void *buf, size_t len);
+/*
+ * Unbinds bdf from the kernel driver and unloads nvme: the device is left
+ * with no driver (two TAP checks).
+ */
+void nvme_kernel_unbind(const char *bdf);
+
 #endif

@@ -33,9 +33,7 @@
 #include "iommufd_helpers.h"
 #include "nvme_helpers.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,8 +377,6 @@ static bool serial_is(const uint8_t *sn, const char *want)
 static bool identify(struct ctx *c)
 {
 	uint8_t *id = slot_ptr(c, S_IDENT);
-	uint8_t flbas, lbads;
-	uint32_t lbaf;
 	int r;
 
 	memset(id, 0xa5, SZ_4K);
@@ -399,17 +395,13 @@ static bool identify(struct ctx *c)
 	r = nvme_identify(&c->n, &c->admin, 0, 1, slot_iova(c, S_IDENT));
 	if (!tap_rc(r, 0, "Identify Namespace 1 completes"))
 		return false;
-	memcpy(&c->nsze, id, 8);
-	flbas = id[26] & 0xf;
-	memcpy(&lbaf, id + 128 + 4 * flbas, 4);
-	lbads = (uint8_t)(lbaf >> 16);
-	c->lba_shift = lbads;
+	nvme_id_ns_format(id, &c->nsze, &c->lba_shift);
 	tap_diag("NSZE %llu, LBA format %u: %u-byte blocks",
-		 (unsigned long long)c->nsze, flbas, 1u << lbads);
-	return tap_ok(lbads >= 9 && lbads <= 12 &&
-		      (c->nsze << lbads) == DISK_BYTES,
+		 (unsigned long long)c->nsze, id[26] & 0xf, 1u << c->lba_shift);
+	return tap_ok(c->lba_shift >= 9 && c->lba_shift <= 12 &&
+		      (c->nsze << c->lba_shift) == DISK_BYTES,
 		      "Identify Namespace: %llu blocks of %u bytes = 64 MiB",
-		      (unsigned long long)c->nsze, 1u << lbads);
+		      (unsigned long long)c->nsze, 1u << c->lba_shift);
 }
 
 static bool io_queues(struct ctx *c)
@@ -503,81 +495,25 @@ out:
 	return wrote && !tap_failed();
 }
 
-/* The block device of the controller, from /sys/bus/pci/devices/BDF/nvme */
-static int find_blockdev(const char *bdf, char *dev, size_t len)
-{
-	char path[256];
-	struct dirent *de;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/nvme", bdf);
-	dir = opendir(path);
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir)))
-		if (!strncmp(de->d_name, "nvme", 4))
-			break;
-	if (de)
-		snprintf(dev, len, "/dev/%.32sn1", de->d_name);
-	closedir(dir);
-	return de ? 0 : -ENOENT;
-}
-
-static int read_blocks(struct ctx *c, const char *dev, uint8_t *buf)
-{
-	int fd = open(dev, O_RDONLY | O_DIRECT);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, buf, XFER_BYTES, (off_t)(c->slba << c->lba_shift));
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	return n == (ssize_t)XFER_BYTES ? 0 : -EIO;
-}
-
 /* Part 2: the kernel nvme driver reads what we wrote */
 static void kernel_driver(struct ctx *c)
 {
-	char dev[64] = "/dev/nvme0n1", drv[64];
+	char dev[64] = "/dev/nvme0n1";
 	uint8_t *buf = buf_alloc(XFER_BYTES);
 	int r;
 
 	if (!buf)
 		tap_bail("malloc");
-	r = system("modprobe nvme");
-	if (!tap_ok(r == 0, "modprobe nvme"))
-		goto out;
-	r = pci_rebind(c->bdf, "nvme");
-	if (!tap_rc(r, 0, "%s back to the nvme driver (override cleared)",
-		    c->bdf))
-		goto out;
-	/* the controller is reset and probed asynchronously */
-	r = -ENOENT;
-	for (int i = 0; i < 3000 && r; i++) {
-		r = find_blockdev(c->bdf, dev, sizeof(dev));
-		if (!r)
-			r = wait_path(dev, 0);
-		if (r)
-			usleep(20000);
+	r = nvme_kernel_bind(c->bdf, dev, sizeof(dev));
+	if (tap_rc(r, 0, "modprobe nvme, %s back to the nvme driver (override cleared), %s appears",
+		   c->bdf, dev)) {
+		r = blockdev_read(dev, (off_t)(c->slba << c->lba_shift), buf,
+				  XFER_BYTES);
+		if (tap_rc(r, 0, "O_DIRECT read of %llu KiB at LBA %llu from %s",
+			   XFER_BYTES >> 10, (unsigned long long)c->slba, dev))
+			check_same(c, buf, "kernel nvme driver");
 	}
-	if (!tap_rc(r, 0, "%s appears", dev))
-		goto out;
-	r = read_blocks(c, dev, buf);
-	if (tap_rc(r, 0, "O_DIRECT read of %llu KiB at LBA %llu from %s",
-		   XFER_BYTES >> 10, (unsigned long long)c->slba, dev))
-		check_same(c, buf, "kernel nvme driver");
-out:
-	r = pci_release_driver(c->bdf);
-	tap_rc(r, 0, "unbind %s from nvme", c->bdf);
-	if (system("modprobe -r nvme"))
-		tap_diag("modprobe -r nvme failed");
-	pci_driver(c->bdf, drv, sizeof(drv));
-	tap_ok(!drv[0], "%s left with no driver (%s)", c->bdf,
-	       drv[0] ? drv : "none");
+	nvme_kernel_unbind(c->bdf);
 	buf_free(buf, XFER_BYTES);
 }
 

@@ -339,6 +339,26 @@ int pci_rebind(const char *bdf, const char *drv)
 	return strcmp(cur, drv) ? -ENODEV : 0;
 }
 
+int pci_subdir_entry(const char *bdf, const char *subdir, const char *prefix,
+		     char *name, size_t len)
+{
+	char path[256];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, subdir);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix)))
+			break;
+	if (de)
+		snprintf(name, len, "%s", de->d_name);
+	closedir(dir);
+	return de ? 0 : -ENOENT;
+}
+
 int pci_iommu_group(const char *bdf)
 {
 	char path[256], target[256];

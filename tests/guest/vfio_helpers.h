@@ -64,6 +64,13 @@ int pci_bind_vfio(const char *bdf);
  * bind to drv (NULL or "": just drivers_probe, e.g. for edu which has none).
  */
 int pci_rebind(const char *bdf, const char *drv);
+/*
+ * The name of the first entry of /sys/bus/pci/devices/BDF/SUBDIR that
+ * starts with prefix (e.g. "nvme", "vfio-dev") into name; 0, -ENOENT
+ * when there is none, or -errno.
+ */
+int pci_subdir_entry(const char *bdf, const char *subdir, const char *prefix,
+		     char *name, size_t len);
 /* Group number from /sys/bus/pci/devices/BDF/iommu_group; -errno. */
 int pci_iommu_group(const char *bdf);
 int write_file(const char *path, const char *s);
