@@ -16,11 +16,17 @@
  *
  * While a record is stale, memory online and offline are refused: our
  * memory notifier runs before iommu.c's and says -EBUSY. The memory can
- * be added once the PE is released. A record turns stale before its
- * window is cleared and removed, and not while an online or offline is
- * under way (from its MEM_GOING_ONLINE or MEM_GOING_OFFLINE notification
- * to its end): the host DMA code never acts on a record that turns stale
- * meanwhile.
+ * be added once the PE is released. The memory hotplug core then sends
+ * the cancellation to every notifier, and iommu.c, which takes it for
+ * the undoing of an online it saw begin, would clear the range at the
+ * stale record: in the user's window. The notifiers after ours never saw
+ * that online begin, so ours ends the cancellation's chain
+ * (NOTIFY_STOP).
+ *
+ * A record turns stale before its window is cleared and removed, and not
+ * while an online or offline is under way (from its MEM_GOING_ONLINE or
+ * MEM_GOING_OFFLINE notification to its end): the host DMA code never
+ * acts on a record that turns stale meanwhile.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -112,18 +118,29 @@ static int hotplug_begin(const struct memory_notify *arg, const char *what)
 	return notifier_from_errno(-EBUSY);
 }
 
-/* The online or offline is over, done or cancelled */
-static void hotplug_end(void)
+/*
+ * The online or offline is over, done or cancelled. A cancelled one that
+ * did not pass us (refused by us or by a notifier before us) never began
+ * for the notifiers after us: they must not undo it.
+ */
+static int hotplug_end(bool cancelled)
 {
+	bool passed;
+
 	mutex_lock(&record_mutex);
+	passed = hotplug_busy;
 	hotplug_busy = false;
 	mutex_unlock(&record_mutex);
 	wake_up_all(&hotplug_done);
+	return cancelled && !passed ? NOTIFY_STOP : NOTIFY_OK;
 }
 
 /*
  * The memory hotplug lock serialises onlines and offlines: one at most is
- * under way. One refused, by us or another notifier, is cancelled.
+ * under way. One refused, by us or another notifier, is cancelled. (One
+ * under way while the module loads is not ours to judge, but its
+ * cancellation would stop here: iommu.c leaves read-write TCEs of memory
+ * that did not come online in the host's direct DDWs.)
  */
 static int record_memory_notify(struct notifier_block *nb,
 				unsigned long action, void *data)
@@ -134,11 +151,11 @@ static int record_memory_notify(struct notifier_block *nb,
 	case MEM_GOING_OFFLINE:
 		return hotplug_begin(data, "offline");
 	case MEM_ONLINE:
-	case MEM_CANCEL_ONLINE:
 	case MEM_OFFLINE:
+		return hotplug_end(false);
+	case MEM_CANCEL_ONLINE:
 	case MEM_CANCEL_OFFLINE:
-		hotplug_end();
-		return NOTIFY_OK;
+		return hotplug_end(true);
 	default:
 		return NOTIFY_DONE;
 	}
