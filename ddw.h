@@ -242,7 +242,7 @@ struct ddw_pe {
 	struct host_direct_ddw host_direct;
 	bool host_record_stale;
 	struct ddw_slot slot[NR_WINDOWS];
-	/* closed DDWs the firmware would not remove: see stale_remove() */
+	/* closed DDWs the firmware would not remove: see ddw_stale_remove() */
 	u32 stale_liobn[NR_WINDOWS];
 	unsigned int nr_stale;
 	atomic64_t rtas_calls[NR_RTAS_KINDS];
@@ -257,6 +257,7 @@ extern struct list_head ddw_pe_list;
 extern struct iommu_table_group_ops ddw_ops;
 
 struct ddw_pe *ddw_pe_find(struct iommu_table_group *tg);
+unsigned int ddw_stale_remove(struct ddw_pe *pe);
 struct device_node *ddw_pe_node_of(struct pci_dev *pdev);
 struct ddw_pe *ddw_pe_add(struct pci_dev *pdev);
 void ddw_pe_install(struct ddw_pe *pe, struct iommu_table_group_ops *ops);
@@ -269,6 +270,7 @@ int ddw_host_evict(struct ddw_pe *pe);
 void ddw_host_restore(struct ddw_pe *pe);
 int ddw_default_window_remove(struct ddw_pe *pe);
 int ddw_default_window_restore(struct ddw_pe *pe);
+void ddw_default_window_returned(struct ddw_pe *pe);
 int ddw_platform_window_clear(struct ddw_pe *pe, u32 liobn, u64 start,
 			      unsigned int shift, u64 entries);
 

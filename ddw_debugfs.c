@@ -44,10 +44,10 @@ static int windows_show(struct seq_file *m, void *unused)
 	int i;
 
 	mutex_lock(&ddw_mutex);
-	seq_printf(m, "owners %u default_window %s ddw %s reset %s host_record %s\n",
+	seq_printf(m, "owners %u default_window %s ddw %s reset %s host_record %s stale_ddws %u\n",
 		   pe->owners, pe->default_present ? "present" : "removed",
 		   pe->has_ddw ? "yes" : "no", pe->has_reset ? "yes" : "no",
-		   pe->host_record_stale ? "stale" : "ok");
+		   pe->host_record_stale ? "stale" : "ok", pe->nr_stale);
 	seq_puts(m, "num start size page_shift levels liobn tces_mapped view_bytes kind flush_errors mapped_bytes flat_bytes\n");
 	for (i = 0; i < NR_WINDOWS; i++)
 		if (pe->slot[i].win)

@@ -162,10 +162,32 @@ int ddw_default_window_remove(struct ddw_pe *pe)
 }
 
 /**
+ * ddw_default_window_returned() - the platform brought the default window back
+ * @pe: the PE, whose default window was removed.
+ *
+ * After ibm,reset-pe-dma-windows, or the removal of the PE's last DDW
+ * (PAPR): the window is back, clean; its saved property becomes live again.
+ *
+ * Context: ddw_mutex held.
+ */
+void ddw_default_window_returned(struct ddw_pe *pe)
+{
+	int ret;
+
+	lockdep_assert_held(&ddw_mutex);
+	pe->default_present = true;
+	ret = ddw_property_copy(pe->np, DMA_WINDOW_SAVED_PROP, DMA_WINDOW_PROP);
+	if (ret)
+		pr_warn("%pOF: cannot restore %s: %d\n", pe->np,
+			DMA_WINDOW_PROP, ret);
+}
+
+/**
  * ddw_default_window_restore() - bring the default window of a PE back
  * @pe: the PE.
  *
  * The window comes back clean; its saved property becomes live again.
+ * The reset removes every DDW of the PE, also those listed as stale.
  *
  * Context: ddw_mutex held.
  * Return: 0 (also when it was present), -ENODEV without
@@ -186,11 +208,13 @@ int ddw_default_window_restore(struct ddw_pe *pe)
 	if (ret)
 		return ret;
 
-	pe->default_present = true;
-	ret = ddw_property_copy(pe->np, DMA_WINDOW_SAVED_PROP, DMA_WINDOW_PROP);
-	if (ret)
-		pr_warn("%pOF: cannot restore %s: %d\n", pe->np,
-			DMA_WINDOW_PROP, ret);
+	/*
+	 * The reset removed every DDW, also those the firmware would not
+	 * remove before: their LIOBNs may now be the default window's or a
+	 * new DDW's
+	 */
+	pe->nr_stale = 0;
+	ddw_default_window_returned(pe);
 	return 0;
 }
 

@@ -183,6 +183,10 @@ static void pe_uninstall(struct ddw_pe *pe)
 	if (!pe->managed)
 		return;
 	WARN_ON(pe->owners);
+	/* Not removed here: unowned, the host may have reused the LIOBNs */
+	if (pe->nr_stale)
+		pr_warn("%pOF: %u DDWs left open in the firmware until the PE's windows are reset\n",
+			pe->np, pe->nr_stale);
 	WRITE_ONCE(tg->ops, pe->orig_ops);
 	ddw_group_fields_apply(tg, &pe->saved);
 	pe->managed = false;

@@ -180,11 +180,54 @@ static struct property *window_property_add(struct ddw_pe *pe,
 				ilog2(tbl->it_size) + tbl->it_page_shift);
 }
 
+/* DDWs of the PE open in the firmware, besides @liobn */
+static unsigned int ddws_open_besides(struct ddw_pe *pe, u32 liobn)
+{
+	unsigned int i, n = 0;
+
+	lockdep_assert_held(&ddw_mutex);
+	for (i = 0; i < NR_WINDOWS; i++)
+		if (pe->slot[i].win && !pe->slot[i].is_default &&
+		    pe->slot[i].win->liobn != liobn)
+			n++;
+	for (i = 0; i < pe->nr_stale; i++)
+		if (pe->stale_liobn[i] != liobn)
+			n++;
+	return n;
+}
+
+/*
+ * Remove a DDW of ours. PAPR: when ibm,remove-pe-dma-window removes the
+ * last window of a PE and that window is not the default one, the platform
+ * restores the default window. The host's DDWs went when the PE was taken,
+ * so ours are all the PE has. While the PE is owned, the default window
+ * goes again, as when the PE was taken: its resources are the DDWs'. At
+ * release it stays, for the host.
+ */
+static int ddw_remove(struct ddw_pe *pe, u32 liobn)
+{
+	int ret;
+
+	lockdep_assert_held(&ddw_mutex);
+	ret = ddw_rtas_remove(pe, liobn);
+	if (ret || pe->default_present || ddws_open_besides(pe, liobn))
+		return ret;
+
+	ddw_default_window_returned(pe);
+	if (pe->owners && ddw_default_window_remove(pe))
+		pr_warn("%pOF: the default window the platform restored stays\n",
+			pe->np);
+	return 0;
+}
+
 /*
  * A DDW closed while the firmware refused ibm,remove-pe-dma-window is
  * still open there (its TCEs cleared) and holds one of the PE's windows:
- * keep its LIOBN, to remove it again before the next creation, which it
- * would otherwise deny, and at release.
+ * keep its LIOBN, to remove it again at release and before the next
+ * creation, which it would otherwise deny. The list outlives the
+ * ownership: a DDW still refused at release is removed before the PE's
+ * next DDW. Only ibm,reset-pe-dma-windows empties it (see
+ * ddw_default_window_restore()).
  */
 static void stale_add(struct ddw_pe *pe, u32 liobn)
 {
@@ -196,16 +239,30 @@ static void stale_add(struct ddw_pe *pe, u32 liobn)
 		       liobn);
 }
 
-/* Remove the stale DDWs again: those still refused stay listed */
-static void stale_remove(struct ddw_pe *pe)
+/**
+ * ddw_stale_remove() - remove the DDWs the firmware would not remove
+ * @pe: the PE.
+ *
+ * Those still refused stay listed. A LIOBN the firmware no longer knows as
+ * a window (parameter error) is dropped: the host's own DMA code may have
+ * reset the PE's windows while it was not owned.
+ *
+ * Context: ddw_mutex held.
+ * Return: how many stay listed.
+ */
+unsigned int ddw_stale_remove(struct ddw_pe *pe)
 {
-	unsigned int i, n = 0;
+	unsigned int i = 0;
 
 	lockdep_assert_held(&ddw_mutex);
-	for (i = 0; i < pe->nr_stale; i++)
-		if (ddw_rtas_remove(pe, pe->stale_liobn[i]))
-			pe->stale_liobn[n++] = pe->stale_liobn[i];
-	pe->nr_stale = n;
+	/* The list stays true at each removal: ddw_remove() counts it */
+	while (i < pe->nr_stale) {
+		if (ddw_remove(pe, pe->stale_liobn[i]) == -EIO)
+			i++;
+		else
+			pe->stale_liobn[i] = pe->stale_liobn[--pe->nr_stale];
+	}
+	return pe->nr_stale;
 }
 
 static int open_ddw(struct ddw_pe *pe, unsigned int page_shift,
@@ -218,7 +275,7 @@ static int open_ddw(struct ddw_pe *pe, unsigned int page_shift,
 	int ret;
 
 	lockdep_assert_held(&ddw_mutex);
-	stale_remove(pe);
+	ddw_stale_remove(pe);
 	ret = ddw_rtas_query(pe, &q);
 	if (ret)
 		return ret;
@@ -232,13 +289,13 @@ static int open_ddw(struct ddw_pe *pe, unsigned int page_shift,
 	if (window_overlaps(pe, c.start, window_size)) {
 		pr_warn("%pOF: platform placed a new window at 0x%llx over an open one\n",
 			pe->np, c.start);
-		ddw_rtas_remove(pe, c.liobn);
+		ddw_remove(pe, c.liobn);
 		return -EBUSY;
 	}
 
 	win = window_new(pe, c.liobn, c.start, page_shift, window_size);
 	if (IS_ERR(win)) {
-		ddw_rtas_remove(pe, c.liobn);
+		ddw_remove(pe, c.liobn);
 		return PTR_ERR(win);
 	}
 
@@ -246,7 +303,7 @@ static int open_ddw(struct ddw_pe *pe, unsigned int page_shift,
 	prop = window_property_add(pe, win);
 	if (IS_ERR(prop) && PTR_ERR(prop) != -EEXIST) {
 		window_drop(pe, win);
-		ddw_rtas_remove(pe, c.liobn);
+		ddw_remove(pe, c.liobn);
 		return PTR_ERR(prop);
 	}
 
@@ -275,7 +332,7 @@ static int close_window(struct ddw_pe *pe, int num)
 	}
 
 	if (!slot->is_default) {
-		ret = ddw_rtas_remove(pe, win->liobn);
+		ret = ddw_remove(pe, win->liobn);
 		if (ret)
 			stale_add(pe, win->liobn);
 	} else if (pe->has_ddw && pe->has_reset) {
@@ -350,11 +407,9 @@ static void pe_release(struct ddw_pe *pe)
 	for (i = 0; i < NR_WINDOWS; i++)
 		if (pe->slot[i].win)
 			close_window(pe, i);
-	stale_remove(pe);
-	if (pe->nr_stale)
-		pr_err("%pOF: %u DDWs left open in the firmware\n", pe->np,
-		       pe->nr_stale);
-	pe->nr_stale = 0;
+	if (ddw_stale_remove(pe))
+		pr_err("%pOF: %u DDWs left open in the firmware, removed again before the next DDW of the PE\n",
+		       pe->np, pe->nr_stale);
 
 	ddw_host_restore(pe);
 	module_put(THIS_MODULE);

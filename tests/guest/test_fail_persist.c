@@ -19,8 +19,14 @@
  *      and exits. dmesg says what leaked; the pages behind the uncleared
  *      entries are not freed at the exit (MemFree: v1 they keep their
  *      pins, v2 the references the registration handed over); the PE is
- *      no one's, and a new container does DMA through a DDW of it and the
- *      default window once the failure stops.
+ *      no one's. Once the failure stops, the DDW the firmware would not
+ *      remove is not forgotten: the PE has all its windows back (a
+ *      container without the default window opens two DDWs), and a new
+ *      container does DMA through a DDW of it and the default window. v2
+ *      twice: the DDW beside the default window, and alone (the default
+ *      window removed first, as DPDK does), where it takes the default
+ *      window's LIOBN, which the default window gets back before the next
+ *      DDW is created.
  *  (c) detach of a mirrored group, v2: the second edu's group joined the
  *      container before the MAP, so its tables mirror the DDW; it leaves
  *      (VFIO_GROUP_UNSET_CONTAINER) with every call refused, in a child
@@ -162,12 +168,30 @@ static const char *type_name(int type)
 	return type == VFIO_SPAPR_TCE_v2_IOMMU ? "v2" : "v1";
 }
 
+/* A v2 container without its default window */
+static int default_window_remove(int container)
+{
+	struct vfio_iommu_spapr_tce_info info;
+	int r = (int)spapr_get_info(container, &info, sizeof(info));
+
+	if (!r)
+		r = (int)spapr_remove(container, info.dma32_window_start);
+	return r;
+}
+
+/* How a v2 container opens its DDW */
+enum ddw_place {
+	DDW_BESIDE_DEFAULT,	/* the default window stays */
+	DDW_ALONE,		/* removed first, as DPDK does: the DDW may
+				 * take the default window's LIOBN */
+};
+
 /*
- * v2: @len registered and mapped through a 1 GiB 64K DDW; v1: @len pinned
- * and mapped at the start of the default window
+ * v2: @len registered and mapped through a 1 GiB 64K DDW, placed as @place
+ * says; v1: @len pinned and mapped at the start of the default window
  */
-static int ctx_open(struct ctx *c, const char *bdf, int type, uint8_t *buf,
-		    uint64_t len)
+static int ctx_open(struct ctx *c, const char *bdf, int type,
+		    enum ddw_place place, uint8_t *buf, uint64_t len)
 {
 	struct vfio_iommu_spapr_tce_info info;
 	int r = vfio_open(&c->d, bdf, type, true);
@@ -175,6 +199,8 @@ static int ctx_open(struct ctx *c, const char *bdf, int type, uint8_t *buf,
 	c->type = type;
 	c->buf = buf;
 	c->len = len;
+	if (!r && v2(c) && place == DDW_ALONE)
+		r = default_window_remove(c->d.container);
 	if (!r && v2(c))
 		r = (int)spapr_register(c->d.container, buf, len);
 	if (!r && v2(c))
@@ -227,7 +253,7 @@ static void test_unmap(int type, uint64_t len)
 	struct ctx c;
 	long r;
 
-	r = ctx_open(&c, edu_bdf, type, buf, len);
+	r = ctx_open(&c, edu_bdf, type, DDW_BESIDE_DEFAULT, buf, len);
 	if (!tap_rc(r, 0, "(a) %s: set-up, %llu MiB mapped", t, (unsigned long long)(len >> 20)))
 		goto out;
 	pin_mapped = pinned_pages();
@@ -268,13 +294,13 @@ out:
  * exit (the exit drops the mm that held the registrations). Its status:
  * 0, or 1 when the set-up failed.
  */
-static void release_child(int type, uint64_t len)
+static void release_child(int type, enum ddw_place place, uint64_t len)
 {
 	uint8_t *buf = buf_alloc(len);
 	struct ctx c;
 	int r;
 
-	r = ctx_open(&c, edu_bdf, type, buf, len);
+	r = ctx_open(&c, edu_bdf, type, place, buf, len);
 	if (!r)
 		r = ctx_dma(&c);
 	if (r) {
@@ -297,7 +323,8 @@ static int fresh_ddw_dma(const char *bdf)
 	struct vfio_iommu_spapr_tce_info info;
 	uint8_t *buf = buf_alloc(SZ_4M);
 	struct ctx c;
-	int r = ctx_open(&c, bdf, VFIO_SPAPR_TCE_v2_IOMMU, buf, SZ_4M);
+	int r = ctx_open(&c, bdf, VFIO_SPAPR_TCE_v2_IOMMU, DDW_BESIDE_DEFAULT,
+			 buf, SZ_4M);
 
 	if (!r)
 		r = ctx_dma(&c);
@@ -316,14 +343,65 @@ static int fresh_ddw_dma(const char *bdf)
 }
 
 /*
+ * The PE has all its windows: a v2 container without the default window
+ * opens two DDWs (QEMU's PHB has two windows). A DDW the firmware kept
+ * open at a release, if forgotten, holds one of them for good.
+ */
+static int two_ddws(const char *bdf)
+{
+	uint64_t start[2];
+	struct vfio_dev d;
+	int r = vfio_open(&d, bdf, VFIO_SPAPR_TCE_v2_IOMMU, true);
+
+	if (!r)
+		r = default_window_remove(d.container);
+	if (!r)
+		r = (int)spapr_create(d.container, 16, SZ_1G, 1, &start[0]);
+	if (!r)
+		r = (int)spapr_create(d.container, 16, SZ_1G, 1, &start[1]);
+	vfio_close(&d);
+	return r;
+}
+
+static void test_fresh_dma(const char *what, const char *bdf)
+{
+	tap_rc(fresh_ddw_dma(bdf), 0,
+	       "%s: a new container does DMA through a DDW of %s and its default window",
+	       what, bdf);
+}
+
+/*
+ * After a release whose DDW the firmware kept: the PE gets all its windows
+ * back, and its default window works beside a DDW. When the kept DDW took
+ * the default window's LIOBN (@place DDW_ALONE), the default window comes
+ * back first: the reset that brings it back removed the kept DDW, whose
+ * LIOBN is now the default window's, which must not be removed as the
+ * kept DDW at the next DDW's creation.
+ */
+static void test_pe_whole(const char *what, enum ddw_place place,
+			  const char *bdf)
+{
+	if (place == DDW_ALONE)
+		test_fresh_dma(what, bdf);
+	tap_rc(two_ddws(bdf), 0,
+	       "%s: %s has all its windows back: a container without the default window opens two DDWs",
+	       what, bdf);
+	if (place != DDW_ALONE)
+		test_fresh_dma(what, bdf);
+}
+
+/*
  * The pages behind the entries no one could clear are not freed at the
  * exit (a leak, never a free): v1 they keep their pins, v2 the references
  * the registration handed over as it went, which no pin count shows. The
  * child's buffer is all mapped, so MemFree stays lower by about its size.
  * @child runs in the child and exits; @bdf's PE is then no one's.
  */
-static void test_child(const char *what, void (*child)(int type, uint64_t len),
-		       int type, uint64_t len, const char *bdf)
+static void test_child(const char *what,
+		       void (*child)(int type, enum ddw_place place,
+				     uint64_t len),
+		       int type, enum ddw_place place, uint64_t len,
+		       const char *bdf)
 {
 	long long pin0 = settle_ll(pinned_pages, -2), pin;
 	long free0 = meminfo_kb("MemFree"), gone;
@@ -331,7 +409,7 @@ static void test_child(const char *what, void (*child)(int type, uint64_t len),
 	pid_t pid = fork();
 
 	if (pid == 0)
-		child(type, len);
+		child(type, place, len);
 	if (pid > 0)
 		waitpid(pid, &status, 0);
 	if (!tap_ok(pid > 0 && WIFEXITED(status) && !WEXITSTATUS(status),
@@ -354,9 +432,7 @@ static void test_child(const char *what, void (*child)(int type, uint64_t len),
 	       pe_key(bdf, "usage", "windows") <= 0,
 	       "%s: %s is no one's (%lld owners, %lld windows)", what, bdf,
 	       pe_key(bdf, "windows", "owners"), pe_key(bdf, "usage", "windows"));
-	tap_rc(fresh_ddw_dma(bdf), 0,
-	       "%s: a new container does DMA through a DDW of %s and its default window",
-	       what, bdf);
+	test_pe_whole(what, place, bdf);
 	tap_ok(kmsg_scan(kmsg, &leaks) == 0, "%s: no kernel report after", what);
 	/* v1: the leaked pages keep their pins; v2 pins only registrations */
 	pin = settle_ll(pinned_pages, pin0);
@@ -377,13 +453,14 @@ static void test_child(const char *what, void (*child)(int type, uint64_t len),
  * group leaves (VFIO_GROUP_UNSET_CONTAINER) with every call refused, and
  * the first keeps its mapping and DMA, unmaps and closes; then the exit.
  */
-static void detach_child(int type, uint64_t len)
+static void detach_child(int type, enum ddw_place place, uint64_t len)
 {
 	uint8_t *buf = buf_alloc(len);
 	struct vfio_dev b;
 	struct ctx c;
 	int r;
 
+	(void)place;	/* the DDW beside the default window */
 	vfio_dev_init(&b);
 	r = vfio_open(&c.d, edu_bdf, type, true);
 	c.type = type;
@@ -447,11 +524,16 @@ int main(int argc, char **argv)
 	test_unmap(VFIO_SPAPR_TCE_IOMMU, SZ_4M);
 	if (ours) {
 		test_child("(b) v2 release", release_child,
-			   VFIO_SPAPR_TCE_v2_IOMMU, SZ_64M, edu_bdf);
+			   VFIO_SPAPR_TCE_v2_IOMMU, DDW_BESIDE_DEFAULT, SZ_64M,
+			   edu_bdf);
+		test_child("(b) v2 release, DDW alone", release_child,
+			   VFIO_SPAPR_TCE_v2_IOMMU, DDW_ALONE, SZ_64M, edu_bdf);
 		test_child("(b) v1 release", release_child,
-			   VFIO_SPAPR_TCE_IOMMU, SZ_64M, edu_bdf);
+			   VFIO_SPAPR_TCE_IOMMU, DDW_BESIDE_DEFAULT, SZ_64M,
+			   edu_bdf);
 		test_child("(c) v2 mirrored detach", detach_child,
-			   VFIO_SPAPR_TCE_v2_IOMMU, SZ_64M, edu2_bdf);
+			   VFIO_SPAPR_TCE_v2_IOMMU, DDW_BESIDE_DEFAULT, SZ_64M,
+			   edu2_bdf);
 		pci_rebind(edu2_bdf, NULL);
 	} else {
 		tap_skip("the in-tree backend: see the top of this file",

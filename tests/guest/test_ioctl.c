@@ -641,6 +641,49 @@ static void test_v2_windows(long base_lck)
 	buf_free(other, BUF_LEN);
 }
 
+/*
+ * PAPR: when ibm,remove-pe-dma-window removes the last window of a PE and
+ * it is not the default window, the platform restores the default window.
+ * A user who opened a DDW beside the default window, removed the default
+ * window and then the DDW, must still get every window the PE has: the
+ * default window the platform restored must not hold one of them.
+ */
+static void test_v2_last_ddw_removed(void)
+{
+	struct vfio_iommu_spapr_tce_info info;
+	uint64_t start[2] = { ~0ull, ~0ull };
+	struct vfio_dev d;
+	int c, r;
+
+	must_open(&d, VFIO_SPAPR_TCE_v2_IOMMU);
+	c = d.container;
+	if (spapr_get_info(c, &info, sizeof(info)) ||
+	    info.ddw.max_dynamic_windows_supported < 2) {
+		tap_skip("fewer than two DDWs",
+			 "v2 last DDW: two DDWs after its REMOVE");
+		vfio_close(&d);
+		return;
+	}
+	tap_rc(spapr_create(c, 16, SZ_1G, 1, &start[0]), 0,
+	       "v2 last DDW: CREATE a 64K DDW beside the default window");
+	tap_rc(spapr_remove(c, info.dma32_window_start), 0,
+	       "v2 last DDW: REMOVE the default window");
+	tap_rc(spapr_remove(c, start[0]), 0,
+	       "v2 last DDW: REMOVE the DDW, the PE's last window");
+	tap_rc(spapr_create(c, 16, SZ_1G, 1, &start[0]), 0,
+	       "v2 last DDW: CREATE a 64K DDW again");
+	r = (int)spapr_create(c, 16, SZ_1G, 1, &start[1]);
+	if (platform_is_ours())
+		tap_rc(r, 0,
+		       "v2 last DDW: and a second one: the PE has both its windows (at 0x%llx, 0x%llx)",
+		       (unsigned long long)start[0],
+		       (unsigned long long)start[1]);
+	else	/* the in-tree platform keeps the restored default window */
+		tap_diag("v2 last DDW: a second DDW over the in-tree platform: %s",
+			 rc_str(r));
+	vfio_close(&d);
+}
+
 int main(int argc, char **argv)
 {
 	long base_lck;
@@ -667,6 +710,7 @@ int main(int argc, char **argv)
 	test_v1(base_lck);
 	test_v2_register(base_lck);
 	test_v2_windows(base_lck);
+	test_v2_last_ddw_removed();
 
 	tap_ok(vmlck_kb() == base_lck, "VmLck at the end %ld == baseline %ld",
 	       vmlck_kb(), base_lck);
