@@ -150,8 +150,9 @@ int ddw_default_window_remove(struct ddw_pe *pe)
 	if (ddw_default_window_parse(pe->np, DMA_WINDOW_PROP, &w))
 		return 0;
 
+	/* A parameter error: the firmware knows no such window, it is gone */
 	ret = ddw_rtas_remove(pe, w.liobn);
-	if (ret)
+	if (ret && ret != -EINVAL)
 		return ret;
 
 	pe->default_present = false;

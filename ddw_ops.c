@@ -197,12 +197,27 @@ static unsigned int ddws_open_besides(struct ddw_pe *pe, u32 liobn)
 }
 
 /*
- * Remove a DDW of ours. PAPR: when ibm,remove-pe-dma-window removes the
- * last window of a PE and that window is not the default one, the platform
- * restores the default window. The host's DDWs went when the PE was taken,
- * so ours are all the PE has. While the PE is owned, the default window
- * goes again, as when the PE was taken: its resources are the DDWs'. At
- * release it stays, for the host.
+ * PAPR: when ibm,remove-pe-dma-window removes the last window of a PE and
+ * that window is not the default one, the platform restores the default
+ * window. The default one is the default window's LIOBN: a DDW created
+ * while the default window is removed may get that LIOBN (QEMU gives it),
+ * and its removal restores nothing. The host's DDWs went when the PE was
+ * taken, so ours are all the PE has. Unsure (no default window property),
+ * say no: the release then resets the PE's windows.
+ */
+static bool removal_restores_default(struct ddw_pe *pe, u32 liobn)
+{
+	struct default_window w;
+
+	lockdep_assert_held(&ddw_mutex);
+	return !pe->default_present && !ddws_open_besides(pe, liobn) &&
+	       !ddw_pe_default_window(pe, &w) && w.liobn != liobn;
+}
+
+/*
+ * Remove a DDW of ours. While the PE is owned, a default window the
+ * platform restored goes again, as when the PE was taken: its resources
+ * are the DDWs'. At release it stays, for the host.
  */
 static int ddw_remove(struct ddw_pe *pe, u32 liobn)
 {
@@ -210,7 +225,7 @@ static int ddw_remove(struct ddw_pe *pe, u32 liobn)
 
 	lockdep_assert_held(&ddw_mutex);
 	ret = ddw_rtas_remove(pe, liobn);
-	if (ret || pe->default_present || ddws_open_besides(pe, liobn))
+	if (ret || !removal_restores_default(pe, liobn))
 		return ret;
 
 	ddw_default_window_returned(pe);

@@ -644,44 +644,59 @@ static void test_v2_windows(long base_lck)
 /*
  * PAPR: when ibm,remove-pe-dma-window removes the last window of a PE and
  * it is not the default window, the platform restores the default window.
- * A user who opened a DDW beside the default window, removed the default
- * window and then the DDW, must still get every window the PE has: the
- * default window the platform restored must not hold one of them.
+ * A user who removed the default window and then the PE's last DDW must
+ * still get every window the PE has: a default window the platform
+ * restored must not hold one of them. @alone: the default window removed
+ * before any use, as DPDK does; QEMU then gives the DDW the default
+ * window's LIOBN, and its removal restores nothing. Either way the host
+ * gets its default window back: a v1 container does DMA through it.
  */
-static void test_v2_last_ddw_removed(void)
+static void test_v2_last_ddw_removed(bool alone)
 {
+	const char *t = alone ? "v2 last DDW, alone" : "v2 last DDW";
 	struct vfio_iommu_spapr_tce_info info;
 	uint64_t start[2] = { ~0ull, ~0ull };
 	struct vfio_dev d;
-	int c, r;
+	int c;
 
+	/*
+	 * The in-tree platform of 6.12 keeps the restored default window
+	 * (-ENODEV for the second DDW) and then leaves the host without one
+	 * (the v1 DMA fails), which breaks the jobs after this one
+	 */
+	if (!platform_is_ours()) {
+		tap_skip("the in-tree platform loses the default window",
+			 "%s", t);
+		return;
+	}
 	must_open(&d, VFIO_SPAPR_TCE_v2_IOMMU);
 	c = d.container;
 	if (spapr_get_info(c, &info, sizeof(info)) ||
 	    info.ddw.max_dynamic_windows_supported < 2) {
-		tap_skip("fewer than two DDWs",
-			 "v2 last DDW: two DDWs after its REMOVE");
+		tap_skip("fewer than two DDWs", "%s: two DDWs after its REMOVE",
+			 t);
 		vfio_close(&d);
 		return;
 	}
+	if (alone)
+		tap_rc(spapr_remove(c, info.dma32_window_start), 0,
+		       "%s: REMOVE the default window before any use", t);
 	tap_rc(spapr_create(c, 16, SZ_1G, 1, &start[0]), 0,
-	       "v2 last DDW: CREATE a 64K DDW beside the default window");
-	tap_rc(spapr_remove(c, info.dma32_window_start), 0,
-	       "v2 last DDW: REMOVE the default window");
+	       "%s: CREATE a 64K DDW", t);
+	if (!alone)
+		tap_rc(spapr_remove(c, info.dma32_window_start), 0,
+		       "%s: REMOVE the default window beside it", t);
 	tap_rc(spapr_remove(c, start[0]), 0,
-	       "v2 last DDW: REMOVE the DDW, the PE's last window");
+	       "%s: REMOVE the DDW, the PE's last window", t);
 	tap_rc(spapr_create(c, 16, SZ_1G, 1, &start[0]), 0,
-	       "v2 last DDW: CREATE a 64K DDW again");
-	r = (int)spapr_create(c, 16, SZ_1G, 1, &start[1]);
-	if (platform_is_ours())
-		tap_rc(r, 0,
-		       "v2 last DDW: and a second one: the PE has both its windows (at 0x%llx, 0x%llx)",
-		       (unsigned long long)start[0],
-		       (unsigned long long)start[1]);
-	else	/* the in-tree platform keeps the restored default window */
-		tap_diag("v2 last DDW: a second DDW over the in-tree platform: %s",
-			 rc_str(r));
+	       "%s: CREATE a 64K DDW again", t);
+	tap_rc(spapr_create(c, 16, SZ_1G, 1, &start[1]), 0,
+	       "%s: and a second one: the PE has both its windows (at 0x%llx, 0x%llx)",
+	       t, (unsigned long long)start[0], (unsigned long long)start[1]);
 	vfio_close(&d);
+	tap_rc(edu_fresh_dma(bdf, VFIO_SPAPR_TCE_IOMMU), 0,
+	       "%s: then a v1 container does DMA through the default window",
+	       t);
 }
 
 int main(int argc, char **argv)
@@ -710,7 +725,8 @@ int main(int argc, char **argv)
 	test_v1(base_lck);
 	test_v2_register(base_lck);
 	test_v2_windows(base_lck);
-	test_v2_last_ddw_removed();
+	test_v2_last_ddw_removed(false);
+	test_v2_last_ddw_removed(true);
 
 	tap_ok(vmlck_kb() == base_lck, "VmLck at the end %ld == baseline %ld",
 	       vmlck_kb(), base_lck);
