@@ -24,6 +24,11 @@
 /* The fakes alive, keyed by LIOBN; the lock also serialises their calls */
 static LIST_HEAD(fake_registry);
 static DEFINE_SPINLOCK(fake_lock);
+/*
+ * The rule of tce_fake_fail_nth(): it counts the calls of every fake and
+ * the test's own points (tce_fake_nth_point()), under fake_lock
+ */
+static struct tce_fake_rule fake_nth_rule = { .op = TCE_FAKE_ANY };
 
 static const char * const op_names[TCE_FAKE_NR_OPS + 1] = {
 	[TCE_FAKE_PUT] = "put",
@@ -55,6 +60,17 @@ static struct tce_fake *fake_find(unsigned long liobn)
 	return NULL;
 }
 
+/* Called with fake_lock held: does this call meet fake_nth_rule? */
+static bool fake_nth_hit(void)
+{
+	struct tce_fake_rule *rule = &fake_nth_rule;
+
+	if (!rule->nth || rule->fired || ++rule->seen != rule->nth)
+		return false;
+	rule->fired = true;
+	return true;
+}
+
 /*
  * Called with fake_lock held: count the call, let the failure rules see
  * it. Returns the rule that makes it fail, or NULL.
@@ -79,6 +95,8 @@ static struct tce_fake_rule *fake_account(struct tce_fake *fake,
 			hit = rule;
 		}
 	}
+	if (fake_nth_hit() && !hit)
+		hit = &fake_nth_rule;
 	return hit;
 }
 
@@ -428,6 +446,63 @@ void tce_fake_fail(struct tce_fake *fake, enum tce_fake_op op,
 	}
 	spin_unlock(&fake_lock);
 	WARN_ON(i == TCE_FAKE_MAX_RULES);
+}
+
+/**
+ * tce_fake_fail_nth() - make the Nth call of any fake fail
+ * @nth: fail the @nth call from now on (1 is the next one), counting the
+ *	calls of every fake and the points of tce_fake_nth_point(); 0 turns
+ *	the rule off.
+ * @status: hypervisor status the failing call returns.
+ * @written: for put_many and stuff, entries written before the failure
+ *	(0: the failing call changes nothing).
+ *
+ * One such rule exists, for a fail-the-Nth sweep over an operation that
+ * reaches several fakes (a window and its mirrors). It fires once.
+ */
+void tce_fake_fail_nth(unsigned long nth, long status, unsigned long written)
+{
+	spin_lock(&fake_lock);
+	fake_nth_rule.nth = nth;
+	fake_nth_rule.seen = 0;
+	fake_nth_rule.status = status;
+	fake_nth_rule.written = written;
+	fake_nth_rule.fired = false;
+	spin_unlock(&fake_lock);
+}
+
+/**
+ * tce_fake_nth_point() - count a firmware call the fakes do not see
+ *
+ * For a test's own firmware calls (the RTAS calls of a mock platform), so
+ * that tce_fake_fail_nth() counts them with the TCE calls.
+ *
+ * Return: the status the call must fail with, or H_SUCCESS.
+ */
+long tce_fake_nth_point(void)
+{
+	long status = H_SUCCESS;
+
+	spin_lock(&fake_lock);
+	if (fake_nth_hit())
+		status = fake_nth_rule.status;
+	spin_unlock(&fake_lock);
+	return status;
+}
+
+/**
+ * tce_fake_nth_fired() - has the rule of tce_fake_fail_nth() fired?
+ *
+ * Return: true once the Nth call has failed.
+ */
+bool tce_fake_nth_fired(void)
+{
+	bool fired;
+
+	spin_lock(&fake_lock);
+	fired = fake_nth_rule.fired;
+	spin_unlock(&fake_lock);
+	return fired;
 }
 
 /**

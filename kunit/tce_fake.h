@@ -18,7 +18,8 @@
  * A refused call changes nothing and is counted (tce_fake_refused()). Every
  * call is counted per operation and recorded in a log (operation, I/O bus
  * address, count, values, status), and any call can be made to fail with
- * a chosen status.
+ * a chosen status: the Nth of one fake (tce_fake_fail()), or the Nth of
+ * all fakes and of a test's own firmware calls (tce_fake_fail_nth()).
  */
 #ifndef _TCE_FAKE_H
 #define _TCE_FAKE_H
@@ -150,6 +151,9 @@ const struct tce_backend_ops *tce_fake_backend(unsigned int features);
 
 void tce_fake_fail(struct tce_fake *fake, enum tce_fake_op op,
 		   unsigned long nth, long status, unsigned long written);
+void tce_fake_fail_nth(unsigned long nth, long status, unsigned long written);
+long tce_fake_nth_point(void);
+bool tce_fake_nth_fired(void);
 void tce_fake_reset_log(struct tce_fake *fake);
 unsigned long tce_fake_count(struct tce_fake *fake, enum tce_fake_op op);
 unsigned long tce_fake_refused(struct tce_fake *fake);

@@ -15,8 +15,9 @@
 # out: ddw_module.c (the module's load-time glue), include/compat/ (the
 # lookup of the range operations with symbol_get()),
 # vfio_iommu_spapr_tce_main.c (the backend module's main object) and
-# kunit/*_under_test.c (which build the code under test into the test
-# module) out of tree, ddw_intree.c (the hooks iommu.c calls) and
+# kunit/*_under_test.[ch] (which build the code under test into the test
+# module) and kunit/vfio_tce_mock_test.c (the VFIO backend over a mock
+# platform: it needs the backend's statics) out of tree, ddw_intree.c (the hooks iommu.c calls) and
 # kunit/tce_range_ops_test.c in tree.
 
 # tree_diff N: apply tree/N-*.diff (N: the number of the commit, 4 digits)
@@ -220,7 +221,10 @@ series_commits() {
 
 	# (6) the KUnit suites, built in: the *_under_test.c wrappers stay out
 	for f in "$ROOT"/kunit/*.[ch]; do
-		case $f in *_under_test.c | */spapr_tce_domain_test.c) continue ;; esac
+		case $f in
+		*_under_test.[ch] | */spapr_tce_domain_test.c | */vfio_tce_mock_test.c)
+			continue ;;
+		esac
 		put "$PDIR/tests/${f##*/}" "$f"
 	done
 	put "$PDIR/tests/.kunitconfig" "$ROOT/kunit/.kunitconfig"
