@@ -241,8 +241,9 @@ static int ddw_remove(struct ddw_pe *pe, u32 liobn)
  * keep its LIOBN, to remove it again at release and before the next
  * creation, which it would otherwise deny. The list outlives the
  * ownership: a DDW still refused at release is removed before the PE's
- * next DDW. Only ibm,reset-pe-dma-windows empties it (see
- * ddw_default_window_restore()).
+ * next DDW. A LIOBN leaves it when ddw_stale_remove() removes its window or
+ * finds the firmware no longer knows it; ibm,reset-pe-dma-windows empties
+ * it (see ddw_default_window_restore()).
  */
 static void stale_add(struct ddw_pe *pe, u32 liobn)
 {
