@@ -168,17 +168,6 @@ static const char *type_name(int type)
 	return type == VFIO_SPAPR_TCE_v2_IOMMU ? "v2" : "v1";
 }
 
-/* A v2 container without its default window */
-static int default_window_remove(int container)
-{
-	struct vfio_iommu_spapr_tce_info info;
-	int r = (int)spapr_get_info(container, &info, sizeof(info));
-
-	if (!r)
-		r = (int)spapr_remove(container, info.dma32_window_start);
-	return r;
-}
-
 /* How a v2 container opens its DDW */
 enum ddw_place {
 	DDW_BESIDE_DEFAULT,	/* the default window stays */
@@ -200,7 +189,7 @@ static int ctx_open(struct ctx *c, const char *bdf, int type,
 	c->buf = buf;
 	c->len = len;
 	if (!r && v2(c) && place == DDW_ALONE)
-		r = default_window_remove(c->d.container);
+		r = (int)spapr_remove_default(c->d.container);
 	if (!r && v2(c))
 		r = (int)spapr_register(c->d.container, buf, len);
 	if (!r && v2(c))
@@ -354,7 +343,7 @@ static int two_ddws(const char *bdf)
 	int r = vfio_open(&d, bdf, VFIO_SPAPR_TCE_v2_IOMMU, true);
 
 	if (!r)
-		r = default_window_remove(d.container);
+		r = (int)spapr_remove_default(d.container);
 	if (!r)
 		r = (int)spapr_create(d.container, 16, SZ_1G, 1, &start[0]);
 	if (!r)

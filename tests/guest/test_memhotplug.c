@@ -37,7 +37,6 @@
 
 #include <endian.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -49,7 +48,6 @@
 #define SZ_1G		0x40000000ull
 #define DT		"/proc/device-tree"
 #define DRCONF		DT "/ibm,dynamic-reconfiguration-memory"
-#define DIRECT64	"linux,direct64-ddr-window-info"
 #define MEMSYS		"/sys/devices/system/memory"
 /* this boot's DIMMs: the device memory base, then the next DIMM number */
 #define STATE_FILE	"/tmp/test_memhotplug.state"
@@ -293,31 +291,13 @@ static void kmsg_scan(struct mh *m)
 
 /* ------------------------------------------------ the host's direct DDW */
 
-/* The PE node: the first node up from the function's with a DMA window */
-static bool pe_node(struct mh *m)
-{
-	char path[PATH_MAX + 64], link[PATH_MAX];
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/of_node", m->bdf);
-	if (!realpath(path, link))
-		return false;
-	for (char *dir = link; strlen(dir) > 1; dir = dirname(dir)) {
-		snprintf(path, sizeof(path), "%s/ibm,dma-window", dir);
-		if (!access(path, F_OK)) {
-			snprintf(m->pe, sizeof(m->pe), "%s", dir);
-			return true;
-		}
-	}
-	return false;
-}
-
 static int host_ddw_read(struct mh *m)
 {
 	char path[PATH_MAX + 64];
 	uint8_t p[24];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/" DIRECT64, m->pe);
+	snprintf(path, sizeof(path), "%s/" HOST_DIRECT_DDW, m->pe);
 	n = read_bytes(path, p, sizeof(p));
 	if (n != 24)	/* liobn, pad, dma_base, tce_shift, window_shift */
 		return n < 0 ? (int)n : -EINVAL;
@@ -336,10 +316,12 @@ static bool host_direct_ddw(struct mh *m)
 	if (!tap_rc(r, 0, "%s under the kernel nvme driver (%s)", m->bdf,
 		    m->blockdev))
 		return false;
-	if (!tap_ok(pe_node(m), "the PE node of %s: %s", m->bdf, m->pe))
+	r = pe_dt_node(m->bdf, m->pe, sizeof(m->pe));
+	if (!tap_rc(r, 0, "the PE node of %s: %s", m->bdf, m->pe))
 		return false;
 	r = host_ddw_read(m);
-	if (!tap_rc(r, 0, "the host opened a direct-mapping DDW (" DIRECT64 ")"))
+	if (!tap_rc(r, 0, "the host opened a direct-mapping DDW ("
+		    HOST_DIRECT_DDW ")"))
 		return false;
 	tap_diag("host direct DDW: LIOBN 0x%x at 0x%llx, 2^%u bytes of 2^%u pages",
 		 m->host.liobn, (unsigned long long)m->host.dma_base,

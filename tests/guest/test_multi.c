@@ -545,36 +545,6 @@ static void part_b(void)
 
 /* -------------------------------------------- (c) multi-device PE */
 
-/* The device tree directory (device node or parent) with ibm,dma-window */
-static int dt_window_node(const char *bdf, char *out, size_t len)
-{
-	char path[PATH_MAX], real[PATH_MAX], probe[PATH_MAX + 32];
-	char *slash;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/of_node", bdf);
-	if (!realpath(path, real))
-		return -errno;
-	for (;;) {
-		snprintf(probe, sizeof(probe), "%s/ibm,dma-window", real);
-		if (!access(probe, F_OK)) {
-			snprintf(out, len, "%s", real);
-			return 0;
-		}
-		slash = strrchr(real, '/');
-		if (!slash || !strcmp(slash, "/base") || slash == real)
-			return -ENOENT;
-		*slash = 0;
-	}
-}
-
-static bool dt_has(const char *node, const char *prop)
-{
-	char path[PATH_MAX + 64];
-
-	snprintf(path, sizeof(path), "%s/%s", node, prop);
-	return !access(path, F_OK);
-}
-
 struct pe {
 	struct vfio_dev d0, d1;
 	struct edu e0, e1;
@@ -675,7 +645,7 @@ static void pe_after_release(struct pe *p)
 		tap_ok(!drv[0], "(c) %s has no driver (%s)", fn[i],
 		       drv[0] ? drv : "none");
 	}
-	r = dt_window_node(BDF_P0, node, sizeof(node));
+	r = pe_dt_node(BDF_P0, node, sizeof(node));
 	tap_rc(r, 0, "(c) the PE's ibm,dma-window is back in the device tree");
 	if (!r) {
 		tap_diag("(c) PE node %s%s%s", node,
@@ -683,8 +653,8 @@ static void pe_after_release(struct pe *p)
 			 " (has ibm,dma-window-saved)" : "",
 			 dt_has(node, "ibm,ddw-extensions") ?
 			 " (has ibm,ddw-extensions)" : "");
-		tap_ok(!dt_has(node, "linux,dma64-ddr-window-info") &&
-		       !dt_has(node, "linux,direct64-ddr-window-info"),
+		tap_ok(!dt_has(node, HOST_DYNAMIC_DDW) &&
+		       !dt_has(node, HOST_DIRECT_DDW),
 		       "(c) no DDW property left on the PE node");
 	}
 	for (i = 0; i < 2; i++) {

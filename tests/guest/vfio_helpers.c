@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1027,6 +1028,56 @@ long spapr_remove(int c, uint64_t start_addr)
 	};
 
 	return vfio_ioctl(c, VFIO_IOMMU_SPAPR_TCE_REMOVE, &rm);
+}
+
+int pe_dt_node(const char *bdf, char *out, size_t len)
+{
+	char path[PATH_MAX], real[PATH_MAX], probe[PATH_MAX + 32];
+	char *slash;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/of_node", bdf);
+	if (!realpath(path, real))
+		return -errno;
+	for (;;) {
+		snprintf(probe, sizeof(probe), "%s/ibm,dma-window", real);
+		if (!access(probe, F_OK)) {
+			snprintf(out, len, "%s", real);
+			return 0;
+		}
+		slash = strrchr(real, '/');
+		if (!slash || !strcmp(slash, "/base") || slash == real)
+			return -ENOENT;
+		*slash = 0;
+	}
+}
+
+bool dt_has(const char *node, const char *prop)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", node, prop);
+	return !access(path, F_OK);
+}
+
+const char *host_ddw_kind(const char *bdf)
+{
+	char node[PATH_MAX];
+
+	if (pe_dt_node(bdf, node, sizeof(node)))
+		return "no PE node";
+	if (dt_has(node, HOST_DIRECT_DDW))
+		return "direct";
+	if (dt_has(node, HOST_DYNAMIC_DDW))
+		return "dynamic";
+	return "none";
+}
+
+long spapr_remove_default(int c)
+{
+	struct vfio_iommu_spapr_tce_info info;
+	long r = spapr_get_info(c, &info, sizeof(info));
+
+	return r ? r : spapr_remove(c, info.dma32_window_start);
 }
 
 long dma_map(int c, const void *vaddr, uint64_t iova, uint64_t size,

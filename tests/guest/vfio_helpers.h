@@ -188,6 +188,20 @@ long spapr_unregister(int c, const void *vaddr, uint64_t size);
 long spapr_create(int c, uint32_t page_shift, uint64_t window_size,
 		  uint32_t levels, uint64_t *start_addr);
 long spapr_remove(int c, uint64_t start_addr);
+/* REMOVE of the default window, where GET_INFO places it */
+long spapr_remove_default(int c);
+
+/* The host DDW properties the in-tree DMA code puts on a PE's node */
+#define HOST_DIRECT_DDW		"linux,direct64-ddr-window-info"
+#define HOST_DYNAMIC_DDW	"linux,dma64-ddr-window-info"
+/*
+ * The device tree directory of @bdf's PE: the first node up from the
+ * function's own with an ibm,dma-window. 0 or -errno.
+ */
+int pe_dt_node(const char *bdf, char *out, size_t len);
+bool dt_has(const char *node, const char *prop);
+/* The host DDW of @bdf's PE: "direct", "dynamic", "none" or "no PE node" */
+const char *host_ddw_kind(const char *bdf);
 long dma_map(int c, const void *vaddr, uint64_t iova, uint64_t size,
 	     uint32_t flags);
 long dma_unmap(int c, uint64_t iova, uint64_t size);
