@@ -15,8 +15,15 @@
  * there release_ownership re-creates a removed direct-mapping DDW at the
  * same bus address and maps all RAM again; when the platform places it
  * elsewhere, it is removed and the host driver of that PE cannot DMA
- * until reboot (logged). A dynamic host DDW is not re-created: the stale
- * entry sends the host to tables[0], which works.
+ * until reboot (logged). A dynamic host DDW is not re-created: after the
+ * release the stale entry, and the table base the release resets, send
+ * the host to tables[0], which works. A take that fails after removing a
+ * dynamic DDW leaves its table in the group and the table base of the
+ * device that opened it there. Built in, that device's host driver gets a
+ * new DDW when it binds again; the module's stale entry keeps it on the
+ * removed window, so it cannot DMA until a take succeeds and is released.
+ * QEMU never opens a dynamic DDW (its largest block, 2^37 TCEs, maps any
+ * RAM directly), so no test shows it.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
