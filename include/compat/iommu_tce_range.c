@@ -2,33 +2,121 @@
 /*
  * iommu_tce_xchg_range() and iommu_tce_clear_range() of the out-of-tree
  * VFIO backend (see asm/iommu.h here): the range operations of
- * pseries_tce_ddw on a table it made, looked up with symbol_get() so that
- * the backend neither depends on that module nor keeps it loaded, the
- * generic ones (tce_range_generic.c) on any other table.
+ * pseries_tce_ddw on a table it made, the generic ones
+ * (tce_range_generic.c) on any other table.
+ *
+ * pseries_tce_ddw's tce_range_ops_of() is looked up with symbol_get(), so
+ * that the backend neither depends on that module nor keeps it loaded. A
+ * lookup searches every exported name, and one per range operation was
+ * most of a one-page MAP_DMA (make bench), so the address found is kept:
+ *
+ * - it is stored while the reference symbol_get() took is held, so the
+ *   module is live then and cannot begin to unload;
+ * - a module notifier forgets it when its module goes (MODULE_STATE_GOING,
+ *   before the module's memory is freed);
+ * - it is read and called under rcu_read_lock(): free_module() waits for
+ *   a grace period after that notifier, so a call that read it before it
+ *   was forgotten ends before the code goes.
+ *
+ * The operations it returns stay valid after rcu_read_unlock() for as long
+ * as the caller holds the table, which pins the module that made it.
  */
 
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/notifier.h>
+#include <linux/rcupdate.h>
 
 #include <asm/iommu.h>
 
+#include "iommu_tce_range.h"
+
 /*
- * The range operations of pseries_tce_ddw for @tbl, or NULL. The module
- * reference symbol_get() took is dropped at once: the operations stay
- * valid while the caller holds @tbl, which pins the module that made it.
- * It is dropped by address: symbol_put() would look the name up again,
- * and the two lookups were most of a one-page MAP_DMA (make bench).
+ * The kept tce_range_ops_of(), NULL when unknown; written under ops_of_lock.
+ * A void pointer, which RCU's accessors take: they cannot mark a function.
  */
-static const struct tce_range_ops *range_ops_of(struct iommu_table *tbl)
+static void __rcu *kept_ops_of;
+static DEFINE_MUTEX(ops_of_lock);
+
+static void ops_of_keep(typeof(tce_range_ops_of) *fn)
 {
-	const struct tce_range_ops *(*ops_of)(struct iommu_table *tbl);
+	mutex_lock(&ops_of_lock);
+	rcu_assign_pointer(kept_ops_of, fn);
+	mutex_unlock(&ops_of_lock);
+}
+
+static int ops_of_module_event(struct notifier_block *nb, unsigned long state,
+			       void *data)
+{
+	struct module *mod = data;
+	void *fn;
+
+	if (state != MODULE_STATE_GOING)
+		return NOTIFY_DONE;
+	mutex_lock(&ops_of_lock);
+	fn = rcu_dereference_protected(kept_ops_of,
+				       lockdep_is_held(&ops_of_lock));
+	if (fn && within_module((unsigned long)fn, mod))
+		RCU_INIT_POINTER(kept_ops_of, NULL);
+	mutex_unlock(&ops_of_lock);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block ops_of_module_nb = {
+	.notifier_call = ops_of_module_event,
+};
+
+/**
+ * iommu_tce_range_init() - start following module unloads
+ *
+ * Called by the backend's module init before it registers with VFIO.
+ *
+ * Return: 0 or a negative errno.
+ */
+int iommu_tce_range_init(void)
+{
+	return register_module_notifier(&ops_of_module_nb);
+}
+
+/**
+ * iommu_tce_range_exit() - stop following module unloads
+ *
+ * Called by the backend's module exit after it unregistered from VFIO, so
+ * that no range operation runs any more.
+ */
+void iommu_tce_range_exit(void)
+{
+	unregister_module_notifier(&ops_of_module_nb);
+}
+
+/* The first lookup, or the first after pseries_tce_ddw was unloaded */
+static const struct tce_range_ops *range_ops_lookup(struct iommu_table *tbl)
+{
+	typeof(tce_range_ops_of) *fn = symbol_get(tce_range_ops_of);
 	const struct tce_range_ops *ops;
 
-	ops_of = symbol_get(tce_range_ops_of);
-	if (!ops_of)
+	if (!fn)
 		return NULL;
-	ops = ops_of(tbl);
-	symbol_put_addr(ops_of);
+	ops = fn(tbl);
+	ops_of_keep(fn);
+	/* by address: symbol_put() would look the name up again */
+	symbol_put_addr(fn);
 	return ops;
+}
+
+/* The range operations of pseries_tce_ddw for @tbl, or NULL */
+static const struct tce_range_ops *range_ops_of(struct iommu_table *tbl)
+{
+	typeof(tce_range_ops_of) *fn;
+	const struct tce_range_ops *ops;
+
+	rcu_read_lock();
+	fn = rcu_dereference(kept_ops_of);
+	ops = fn ? fn(tbl) : NULL;
+	rcu_read_unlock();
+	if (fn)
+		return ops;
+	return range_ops_lookup(tbl);
 }
 
 /**
