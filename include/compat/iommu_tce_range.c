@@ -11,7 +11,8 @@
  * most of a one-page MAP_DMA (make bench), so the address found is kept:
  *
  * - it is stored while the reference symbol_get() took is held, so the
- *   module is live then and cannot begin to unload;
+ *   module is live then and cannot begin to unload (under a spinlock:
+ *   iommu_tce_clear_range() does not promise its callers it may sleep);
  * - a module notifier forgets it when its module goes (MODULE_STATE_GOING,
  *   before the module's memory is freed);
  * - it is read and called under rcu_read_lock(): free_module() waits for
@@ -23,9 +24,9 @@
  */
 
 #include <linux/module.h>
-#include <linux/mutex.h>
 #include <linux/notifier.h>
 #include <linux/rcupdate.h>
+#include <linux/spinlock.h>
 
 #include <asm/iommu.h>
 
@@ -36,13 +37,13 @@
  * A void pointer, which RCU's accessors take: they cannot mark a function.
  */
 static void __rcu *kept_ops_of;
-static DEFINE_MUTEX(ops_of_lock);
+static DEFINE_SPINLOCK(ops_of_lock);
 
 static void ops_of_keep(typeof(tce_range_ops_of) *fn)
 {
-	mutex_lock(&ops_of_lock);
+	spin_lock(&ops_of_lock);
 	rcu_assign_pointer(kept_ops_of, fn);
-	mutex_unlock(&ops_of_lock);
+	spin_unlock(&ops_of_lock);
 }
 
 static int ops_of_module_event(struct notifier_block *nb, unsigned long state,
@@ -53,12 +54,12 @@ static int ops_of_module_event(struct notifier_block *nb, unsigned long state,
 
 	if (state != MODULE_STATE_GOING)
 		return NOTIFY_DONE;
-	mutex_lock(&ops_of_lock);
+	spin_lock(&ops_of_lock);
 	fn = rcu_dereference_protected(kept_ops_of,
 				       lockdep_is_held(&ops_of_lock));
 	if (fn && within_module((unsigned long)fn, mod))
 		RCU_INIT_POINTER(kept_ops_of, NULL);
-	mutex_unlock(&ops_of_lock);
+	spin_unlock(&ops_of_lock);
 	return NOTIFY_OK;
 }
 
