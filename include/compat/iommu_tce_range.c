@@ -21,6 +21,12 @@
  *
  * The operations it returns stay valid after rcu_read_unlock() for as long
  * as the caller holds the table, which pins the module that made it.
+ *
+ * A lookup that finds nothing is remembered too (our backend over the
+ * in-tree ops paid it on every range operation), until a module goes live
+ * (MODULE_STATE_LIVE, after which symbol_get() finds its symbols): the
+ * notifier counts those, and a failed lookup is remembered only when none
+ * went live since before it began.
  */
 
 #include <linux/module.h>
@@ -37,6 +43,10 @@
  * A void pointer, which RCU's accessors take: they cannot mark a function.
  */
 static void __rcu *kept_ops_of;
+/* No tce_range_ops_of() found since the last module went live */
+static bool ops_of_absent;
+/* Modules gone live since load; under ops_of_lock */
+static unsigned long modules_gone_live;
 static DEFINE_SPINLOCK(ops_of_lock);
 
 static void ops_of_keep(typeof(tce_range_ops_of) *fn)
@@ -46,19 +56,44 @@ static void ops_of_keep(typeof(tce_range_ops_of) *fn)
 	spin_unlock(&ops_of_lock);
 }
 
+/* Remember that a lookup begun when @live modules had gone live found nothing */
+static void ops_of_keep_absent(unsigned long live)
+{
+	spin_lock(&ops_of_lock);
+	if (live == modules_gone_live)
+		WRITE_ONCE(ops_of_absent, true);
+	spin_unlock(&ops_of_lock);
+}
+
+static unsigned long ops_of_modules_gone_live(void)
+{
+	unsigned long live;
+
+	spin_lock(&ops_of_lock);
+	live = modules_gone_live;
+	spin_unlock(&ops_of_lock);
+	return live;
+}
+
 static int ops_of_module_event(struct notifier_block *nb, unsigned long state,
 			       void *data)
 {
 	struct module *mod = data;
 	void *fn;
 
-	if (state != MODULE_STATE_GOING)
+	if (state != MODULE_STATE_GOING && state != MODULE_STATE_LIVE)
 		return NOTIFY_DONE;
 	spin_lock(&ops_of_lock);
-	fn = rcu_dereference_protected(kept_ops_of,
-				       lockdep_is_held(&ops_of_lock));
-	if (fn && within_module((unsigned long)fn, mod))
-		RCU_INIT_POINTER(kept_ops_of, NULL);
+	if (state == MODULE_STATE_LIVE) {
+		/* its symbols can be found now */
+		modules_gone_live++;
+		WRITE_ONCE(ops_of_absent, false);
+	} else {
+		fn = rcu_dereference_protected(kept_ops_of,
+					       lockdep_is_held(&ops_of_lock));
+		if (fn && within_module((unsigned long)fn, mod))
+			RCU_INIT_POINTER(kept_ops_of, NULL);
+	}
 	spin_unlock(&ops_of_lock);
 	return NOTIFY_OK;
 }
@@ -90,14 +125,22 @@ void iommu_tce_range_exit(void)
 	unregister_module_notifier(&ops_of_module_nb);
 }
 
-/* The first lookup, or the first after pseries_tce_ddw was unloaded */
+/*
+ * The first lookup, the first after pseries_tce_ddw was unloaded, or the
+ * first after a module went live. The count is read under the lock, which
+ * the notifier of a module gone live takes after the module's state is
+ * LIVE: a lookup that begins after the notifier finds the module.
+ */
 static const struct tce_range_ops *range_ops_lookup(struct iommu_table *tbl)
 {
+	unsigned long live = ops_of_modules_gone_live();
 	typeof(tce_range_ops_of) *fn = symbol_get(tce_range_ops_of);
 	const struct tce_range_ops *ops;
 
-	if (!fn)
+	if (!fn) {
+		ops_of_keep_absent(live);
 		return NULL;
+	}
 	ops = fn(tbl);
 	ops_of_keep(fn);
 	/* by address: symbol_put() would look the name up again */
@@ -115,7 +158,7 @@ static const struct tce_range_ops *range_ops_of(struct iommu_table *tbl)
 	fn = rcu_dereference(kept_ops_of);
 	ops = fn ? fn(tbl) : NULL;
 	rcu_read_unlock();
-	if (fn)
+	if (fn || READ_ONCE(ops_of_absent))
 		return ops;
 	return range_ops_lookup(tbl);
 }

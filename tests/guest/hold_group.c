@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * hold_group [BDF]: open the device's group in a v2 container, open a
- * 64-bit window with one mapping, say "held" and wait to be killed. Used by
- * guest/tests/platform_lifecycle to show that the platform module refuses
- * to unload while a group is in use.
+ * 64-bit window with one mapping of 16 64K pages, say "held" and wait to
+ * be killed. Used by guest/tests/platform_lifecycle to show that the
+ * platform module refuses to unload while a group is in use, and which
+ * range operations our backend used (the release clears the 16 entries
+ * with one H_STUFF_TCE through the platform module's, with an H_PUT_TCE
+ * each through the generic ones).
  */
 #define _GNU_SOURCE
 #include "vfio_helpers.h"
@@ -15,7 +18,7 @@ int main(int argc, char **argv)
 {
 	struct vfio_dev d;
 	uint64_t start;
-	size_t len = 1UL << 16;
+	size_t len = 16UL << 16;
 	void *buf;
 	char bdf[32];
 	long r;
