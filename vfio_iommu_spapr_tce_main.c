@@ -6,11 +6,11 @@
  * names no part after the whole.
  *
  * The module's init and exit are this file's: out of tree the lookup of
- * the range operations (iommu_tce_range.c) must follow module unloads from
- * before the backend registers with VFIO until after it unregisters. The
- * backend's module_init() and module_exit() lines are made to register
- * nothing here (they only check the type of what they name), and its init
- * and exit are called from ours.
+ * the range operations (iommu_tce_range.c) must follow modules that load
+ * and unload from before the backend registers with VFIO until after it
+ * unregisters. The backend's module_init() and module_exit() lines are
+ * made to register nothing here (they only check the type of what they
+ * name), and its init and exit are called from ours.
  */
 #include <linux/module.h>
 

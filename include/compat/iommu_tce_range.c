@@ -103,7 +103,7 @@ static struct notifier_block ops_of_module_nb = {
 };
 
 /**
- * iommu_tce_range_init() - start following module unloads
+ * iommu_tce_range_init() - start following modules that go live or go
  *
  * Called by the backend's module init before it registers with VFIO.
  *
@@ -115,7 +115,7 @@ int iommu_tce_range_init(void)
 }
 
 /**
- * iommu_tce_range_exit() - stop following module unloads
+ * iommu_tce_range_exit() - stop following modules that go live or go
  *
  * Called by the backend's module exit after it unregistered from VFIO, so
  * that no range operation runs any more.
